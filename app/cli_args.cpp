@@ -1,0 +1,85 @@
+#include "cli_args.h"
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "phidesk/error.h"
+
+namespace phidesk::cli {
+
+Args::Args(int argc, char** argv, int first, std::set<std::string> flags) {
+    for (int i = first; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) != 0 || a.size() < 3) throw Error("unexpected argument '" + a + "'");
+        a = a.substr(2);
+        if (const size_t eq = a.find('='); eq != std::string::npos) {
+            values_[a.substr(0, eq)] = a.substr(eq + 1);
+        } else if (flags.count(a)) {
+            values_[a] = "1";
+        } else {
+            if (i + 1 >= argc) throw Error("option --" + a + " needs a value");
+            values_[a] = argv[++i];
+        }
+    }
+}
+
+bool Args::has(const std::string& name) const {
+    used_.insert(name);
+    return values_.count(name) > 0;
+}
+
+std::string Args::get(const std::string& name) const {
+    if (!has(name)) throw Error("missing option --" + name);
+    return values_.at(name);
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+    return has(name) ? values_.at(name) : fallback;
+}
+
+int Args::get_int(const std::string& name, int fallback) const {
+    if (!has(name)) return fallback;
+    const std::string& v = values_.at(name);
+    size_t end = 0;
+    int x = 0;
+    try {
+        x = std::stoi(v, &end);
+    } catch (const std::exception&) {
+        end = std::string::npos;
+    }
+    if (end != v.size()) throw Error("option --" + name + " needs a whole number, not '" + v + "'");
+    return x;
+}
+
+void Args::reject_unknown() const {
+    for (const auto& [name, value] : values_)
+        if (!used_.count(name)) throw Error("unknown option --" + name);
+}
+
+std::vector<int32_t> parse_id_list(const std::string& text) {
+    std::vector<int32_t> ids;
+    std::string cur;
+    auto flush = [&] {
+        if (cur.empty()) return;
+        size_t end = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(cur, &end);
+        } catch (const std::exception&) {
+            end = std::string::npos;
+        }
+        if (end != cur.size() || v < 0 || v > INT32_MAX) throw Error("'" + cur + "' is not a token id");
+        ids.push_back(int32_t(v));
+        cur.clear();
+    };
+    for (char ch : text) {
+        if (ch == ',' || ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '[' || ch == ']')
+            flush();
+        else
+            cur += ch;
+    }
+    flush();
+    return ids;
+}
+
+}  // namespace phidesk::cli

@@ -1,0 +1,192 @@
+// phidesk-cli: the headless tool. Every command prints its result on stdout (JSON where
+// another program reads it) and its errors on stderr with a non-zero exit status.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_args.h"
+#include "phidesk/backend.h"
+#include "phidesk/error.h"
+#include "phidesk/golden.h"
+#include "phidesk/model.h"
+#include "phidesk/version.h"
+
+namespace phidesk::cli {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const char* kUsage = R"(usage: phidesk-cli COMMAND [options]
+
+commands:
+  info    --model PATH                      config and tensor summary
+  logits  --model PATH --tokens 1,2,3 [--top K]
+                                            JSON: last-position logits and top-K of every position
+  verify  --model PATH --golden FILE [--tolerance T]
+                                            check against a reference golden.json; exit 1 on mismatch
+  bench   --model PATH [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
+                                            JSON: load time, prefill and decode tokens/s, peak RSS
+  --version, --help
+
+options for commands that run the model:
+  --backend cpu|auto    --threads N (default: physical cores)    --context N
+  --cpu-kernels portable|avx2 (default: the best this CPU runs)
+PATH is a Hugging Face folder (config.json + model.safetensors or a sharded index).
+)";
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+BackendOptions backend_options(const Args& a) {
+    BackendOptions o;
+    o.backend = a.get("backend", "cpu");
+    o.threads = a.get_int("threads", 0);
+    o.context = a.get_int("context", 0);
+    o.cpu_kernels = a.get("cpu-kernels", "");
+    return o;
+}
+
+int cmd_info(const Args& a) {
+    const auto model = Model::load(a.get("model"));
+    a.reject_unknown();
+    const ModelConfig& c = model->config();
+    std::printf("model       %s\n", model->path().c_str());
+    std::printf("type        %s\nvocab       %d\nhidden      %d\nlayers      %d\nheads       %d (kv %d) x %d\n"
+                "rotary_dim  %d\nintermediate %d\ncontext     %d\nrope_theta  %g\nln_eps      %g\n",
+                c.model_type.c_str(), c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads,
+                c.head_dim, c.rotary_dim, c.intermediate_size, c.max_positions, double(c.rope_theta),
+                double(c.layer_norm_eps));
+    int64_t params = 0;
+    for (const TensorView* t : model->tensors()) params += t->numel();
+    std::printf("parameters  %lld (%.1f MB as stored)\n\ntensors:\n", (long long)params, double(model->weight_bytes()) / 1e6);
+    for (const TensorView* t : model->tensors())
+        std::printf("  %-48s %-5s %s\n", t->name.c_str(), dtype_name(t->dtype), shape_string(t->shape).c_str());
+    return 0;
+}
+
+int cmd_logits(const Args& a) {
+    const auto model = Model::load(a.get("model"));
+    const std::vector<int32_t> tokens = parse_id_list(a.get("tokens"));
+    const int top = a.get_int("top", 5);
+    auto backend = make_backend(model, backend_options(a));
+    a.reject_unknown();
+    if (tokens.empty()) throw Error("--tokens is empty");
+    if (top < 1) throw Error("--top must be at least 1");
+    std::vector<float> logits;
+    backend->eval(tokens, LogitsFor::All, logits);
+    const size_t V = size_t(model->config().vocab_size), k = std::min<size_t>(size_t(top), V);
+    json out;
+    out["last_logits"] = std::vector<float>(logits.end() - std::ptrdiff_t(V), logits.end());
+    json topk = json::array();
+    std::vector<int> order(V);
+    for (size_t t = 0; t < tokens.size(); ++t) {
+        const float* row = logits.data() + t * V;
+        for (size_t i = 0; i < V; ++i) order[i] = int(i);
+        std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(),
+                          [&](int x, int y) { return row[x] > row[y] || (row[x] == row[y] && x < y); });
+        json pos = json::array();
+        for (size_t i = 0; i < k; ++i) pos.push_back({order[i], row[order[i]]});
+        topk.push_back(pos);
+    }
+    out["topk"] = topk;
+    std::cout << out.dump() << "\n";
+    return 0;
+}
+
+int cmd_verify(const Args& a) {
+    const auto model = Model::load(a.get("model"));
+    const std::string golden = a.get("golden");
+    const double tol = a.has("tolerance") ? std::stod(a.get("tolerance")) : 0.0;
+    auto backend = make_backend(model, backend_options(a));
+    a.reject_unknown();
+    std::printf("backend %s\n", backend->description().c_str());
+    const GoldenReport r = verify_golden(*backend, golden, tol);
+    std::fputs(format_report(r).c_str(), stdout);
+    return r.pass ? 0 : 1;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+int cmd_bench(const Args& a) {
+    const int prompt = a.get_int("prompt-tokens", 128), gen = a.get_int("gen-tokens", 64), runs = a.get_int("runs", 3);
+    const auto t0 = Clock::now();
+    const auto model = Model::load(a.get("model"));
+    auto backend = make_backend(model, backend_options(a));
+    const double load_s = seconds_since(t0);
+    a.reject_unknown();
+    if (prompt < 1 || gen < 1 || runs < 1) throw Error("--prompt-tokens, --gen-tokens and --runs must be positive");
+
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> pick(0, std::min(model->config().vocab_size, 50256) - 1);
+    std::vector<int32_t> tokens(static_cast<size_t>(prompt));
+    for (int32_t& t : tokens) t = pick(rng);
+    std::vector<double> prefill, decode;
+    std::vector<float> logits;
+    for (int r = 0; r < runs; ++r) {
+        backend->truncate(0);
+        auto t = Clock::now();
+        backend->eval(tokens, LogitsFor::Last, logits);
+        prefill.push_back(prompt / seconds_since(t));
+        t = Clock::now();
+        for (int i = 0; i < gen; ++i) {
+            const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            backend->eval(std::span<const int32_t>(&next, 1), LogitsFor::Last, logits);
+        }
+        decode.push_back(gen / seconds_since(t));
+    }
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    json out = {{"model", model->path().string()},
+                {"backend", backend->description()},
+                {"prompt_tokens", prompt},
+                {"gen_tokens", gen},
+                {"runs", runs},
+                {"load_seconds", load_s},
+                {"prefill_tokens_per_second", median(prefill)},
+                {"decode_tokens_per_second", median(decode)},
+                {"weight_bytes", model->weight_bytes()},
+                {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string cmd = argv[1];
+    if (cmd == "--version") {
+        std::printf("phidesk-cli %s\n", kPhideskVersion);
+        return 0;
+    }
+    const Args a(argc, argv, 2, {"verify"});
+    if (cmd == "info") return cmd_info(a);
+    if (cmd == "logits") return cmd_logits(a);
+    if (cmd == "verify") return cmd_verify(a);
+    if (cmd == "bench") return cmd_bench(a);
+    std::fprintf(stderr, "phidesk-cli: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    return 2;
+}
+
+}  // namespace
+}  // namespace phidesk::cli
+
+int main(int argc, char** argv) {
+    try {
+        return phidesk::cli::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "phidesk-cli: error: %s\n", e.what());
+        return 1;
+    }
+}

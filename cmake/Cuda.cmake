@@ -1,0 +1,17 @@
+# Resolves PHIDESK_CUDA (ON/OFF/AUTO) into PHIDESK_CUDA_ENABLED.
+# ON without a usable nvcc is an error; AUTO quietly builds without CUDA.
+set(PHIDESK_CUDA_ENABLED OFF)
+string(TOUPPER "${PHIDESK_CUDA}" _phidesk_cuda)
+if(_phidesk_cuda STREQUAL "ON" OR _phidesk_cuda STREQUAL "AUTO")
+    include(CheckLanguage)
+    check_language(CUDA)
+    if(CMAKE_CUDA_COMPILER)
+        enable_language(CUDA)
+        find_package(CUDAToolkit REQUIRED)
+        set(PHIDESK_CUDA_ENABLED ON)
+    elseif(_phidesk_cuda STREQUAL "ON")
+        message(FATAL_ERROR "PHIDESK_CUDA=ON but no working nvcc was found (set CMAKE_CUDA_COMPILER)")
+    endif()
+elseif(NOT _phidesk_cuda STREQUAL "OFF")
+    message(FATAL_ERROR "PHIDESK_CUDA must be ON, OFF or AUTO, not '${PHIDESK_CUDA}'")
+endif()

@@ -1,0 +1,50 @@
+// A loaded Phi model: config plus weight views into memory-mapped checkpoint files.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "phidesk/config.h"
+#include "phidesk/tensor.h"
+
+namespace phidesk {
+
+struct LayerWeights {
+    TensorView ln_w, ln_b;                  // input_layernorm [H]
+    TensorView q_w, q_b, k_w, k_b, v_w, v_b; // [H or kv*hd, H], [..]
+    TensorView dense_w, dense_b;            // [H, H], [H]
+    TensorView fc1_w, fc1_b;                // [I, H], [I]
+    TensorView fc2_w, fc2_b;                // [H, I], [H]
+};
+
+struct ModelWeights {
+    TensorView embed;                       // [V, H]
+    std::vector<LayerWeights> layers;
+    TensorView final_ln_w, final_ln_b;      // [H]
+    TensorView lm_head_w, lm_head_b;        // [V, H], [V]
+};
+
+class Model {
+public:
+    // `path`: a Hugging Face folder (config.json + model.safetensors or a sharded index).
+    static std::shared_ptr<const Model> load(const std::filesystem::path& path);
+
+    const ModelConfig& config() const { return config_; }
+    const ModelWeights& weights() const { return weights_; }
+    const std::filesystem::path& path() const { return path_; }
+    // Bytes of all weights as stored.
+    size_t weight_bytes() const;
+    // Every tensor the weights use, for summaries (name, dtype, shape).
+    std::vector<const TensorView*> tensors() const;
+
+    Model(ModelConfig config, ModelWeights weights, std::filesystem::path path,
+          std::shared_ptr<const void> storage);
+
+private:
+    ModelConfig config_;
+    ModelWeights weights_;
+    std::filesystem::path path_;
+    std::shared_ptr<const void> storage_;   // keeps the mapped files alive
+};
+
+}  // namespace phidesk

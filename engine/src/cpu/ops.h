@@ -1,0 +1,48 @@
+// The forward pass's operations on float32 activations, each named after the math it does.
+// Row-major throughout: activations are [tokens, features].
+#pragma once
+#include <cstdint>
+
+#include "kernels.h"
+#include "phidesk/tensor.h"
+#include "thread_pool.h"
+
+namespace phidesk {
+
+// Per-thread scratch: one weight row as float32, and attention scores over the context.
+struct ThreadScratch {
+    float* row;
+    float* scores;
+};
+
+struct CpuContext {
+    ThreadPool& pool;
+    const CpuKernels& k;
+    ThreadScratch* scratch;   // pool.size() entries
+};
+
+// y[t] = LayerNorm(x[t]) * w + b, statistics in float32 (mean, biased variance).
+void layer_norm(const float* x, const float* w, const float* b, float eps, int64_t n, int64_t dim, float* y);
+
+// Row o of a 2-D weight as float32: the stored row itself for F32, else converted into buf.
+const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, float* buf);
+
+enum class Epilogue { None, GeluNew };
+
+// y[t, o] = act(sum_i x[t, i] * W[o, i] + bias[o]) for t < n; W in its stored dtype, [out, in].
+void linear(CpuContext& cx, const TensorView& W, const float* bias, const float* x, int64_t n, float* y,
+            Epilogue act = Epilogue::None);
+
+// Rotate-half RoPE on the first rotary_dim dims of each head, at positions pos0 + t.
+// cos_sin holds, per position, rotary_dim/2 cos values then rotary_dim/2 sin values.
+void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const float* cos_sin, int pos0);
+
+// Causal attention of n queries at positions pos0.. against the cache's positions [0, pos0+t].
+// q, out: [n, heads*head_dim]; k_cache, v_cache: [positions, kv_heads*head_dim].
+struct AttentionShape {
+    int heads, kv_heads, head_dim;
+};
+void attention(CpuContext& cx, const AttentionShape& s, const float* q, const float* k_cache, const float* v_cache,
+               int64_t n, int pos0, float* out);
+
+}  // namespace phidesk

@@ -1,0 +1,48 @@
+// A persistent pool of worker threads: created once per backend, woken per operation, so a
+// decode step creates no threads and allocates nothing.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace phidesk {
+
+class ThreadPool {
+public:
+    explicit ThreadPool(int threads);  // the calling thread is one of them
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return int(workers_.size()) + 1; }
+
+    // Splits [0, n) into size() contiguous ranges and runs fn(begin, end, thread) on each,
+    // the caller taking range 0; returns when all are done. fn must not throw.
+    template <class Fn>
+    void parallel_for(int64_t n, Fn&& fn) {
+        run(n, [](void* ctx, int64_t b, int64_t e, int t) { (*static_cast<Fn*>(ctx))(b, e, t); }, &fn);
+    }
+
+private:
+    using Task = void (*)(void*, int64_t, int64_t, int);
+    void run(int64_t n, Task task, void* ctx);
+    void worker(int index);
+    void run_range(int index);
+
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    uint64_t generation_ = 0;
+    int pending_ = 0;
+    bool stop_ = false;
+    Task task_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t n_ = 0;
+};
+
+// Physical cores of this machine (logical CPUs when the topology cannot be read).
+int physical_core_count();
+
+}  // namespace phidesk

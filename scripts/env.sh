@@ -1,0 +1,18 @@
+# Shared settings of the project's scripts (sourced, not run).
+PHIDESK_ROOT=${PHIDESK_ROOT:-/var/cache/phidesk/trixie-root}
+
+# Everything the full build needs (in the trixie root, or natively on a new enough distribution).
+PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
+    libzstd-dev nlohmann-json3-dev libpcre2-dev
+    qt6-base-dev libkf6syntaxhighlighting-dev)
+# The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
+PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev)
+
+is_debian12() { grep -q '^12' /etc/debian_version 2>/dev/null; }
+
+# True when builds run natively (no trixie root).
+use_native() {
+    [ "${PHIDESK_NATIVE:-}" = 1 ] && return 0
+    [ "${PHIDESK_NATIVE:-}" = 0 ] && return 1
+    ! is_debian12
+}
