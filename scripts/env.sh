@@ -16,3 +16,8 @@ use_native() {
     [ "${PHIDESK_NATIVE:-}" = 0 ] && return 1
     ! is_debian12
 }
+
+# Runs a command where the full (Qt) build lives: the trixie root, or natively.
+in_build_env() {
+    if use_native; then "$@"; else "$(dirname "${BASH_SOURCE[0]}")/in-root.sh" "$@"; fi
+}

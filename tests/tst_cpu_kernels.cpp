@@ -1,0 +1,94 @@
+// The CPU kernel levels agree with each other and with the scalar conversions.
+#include <cmath>
+#include <random>
+
+#include "cpu/kernels.h"
+#include "phidesk/error.h"
+#include "phidesk/tensor.h"
+#include "test_support.h"
+
+using namespace phidesk;
+
+class TestCpuKernels : public QObject {
+    Q_OBJECT
+
+    static std::vector<float> random_vector(size_t n, uint32_t seed) {
+        std::mt19937 rng(seed);
+        std::normal_distribution<float> d(0.0f, 1.0f);
+        std::vector<float> v(n);
+        for (float& x : v) x = d(rng);
+        return v;
+    }
+
+private slots:
+    void f16_scalar_round_trip() {
+        for (uint32_t h = 0; h < 0x10000; ++h) {
+            const float f = f16_to_f32(uint16_t(h));
+            if (std::isnan(f)) continue;
+            QCOMPARE(f32_to_f16(f), uint16_t(h));
+        }
+        QCOMPARE(f16_to_f32(0x3c00), 1.0f);
+        QCOMPARE(f16_to_f32(0x7bff), 65504.0f);
+        QCOMPARE(f16_to_f32(0x0001), 5.9604644775390625e-8f);
+        QCOMPARE(f32_to_f16(65520.0f), uint16_t(0x7c00));      // rounds up to infinity
+        QCOMPARE(f32_to_f16(65519.0f), uint16_t(0x7bff));
+        QCOMPARE(f32_to_f16(0.1f), uint16_t(0x2e66));
+        QCOMPARE(f32_to_f16(2.98023224e-8f), uint16_t(0x0000));  // exactly half the smallest subnormal: to even
+        QCOMPARE(f32_to_f16(2.99e-8f), uint16_t(0x0001));
+        QCOMPARE(f32_to_f16(-0.0f), uint16_t(0x8000));
+    }
+
+    void bf16_rounding() {
+        auto from_bits = [](uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; };
+        QCOMPARE(f32_to_bf16(from_bits(0x3f808000)), uint16_t(0x3f80));   // tie to even (down)
+        QCOMPARE(f32_to_bf16(from_bits(0x3f818000)), uint16_t(0x3f82));   // tie to even (up)
+        QCOMPARE(f32_to_bf16(from_bits(0x3f808001)), uint16_t(0x3f81));
+        QCOMPARE(bf16_to_f32(0xc000), -2.0f);
+    }
+
+    void levels_data() {
+        QTest::addColumn<QString>("level");
+        QTest::newRow("portable") << "portable";
+        QTest::newRow("avx2") << "avx2";
+    }
+
+    void levels() {
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        const std::string name = level.toStdString();
+        const CpuKernels& k = select_cpu_kernels(name);
+        QCOMPARE(QString(k.name), level);
+
+        std::vector<uint16_t> all(0x10000);
+        for (uint32_t i = 0; i < all.size(); ++i) all[i] = uint16_t(i);
+        std::vector<float> out(all.size());
+        k.f16_to_f32(all.data(), out.data(), int64_t(all.size()));
+        for (uint32_t i = 0; i < all.size(); ++i) {
+            const float want = f16_to_f32(uint16_t(i));
+            QVERIFY(std::isnan(want) ? std::isnan(out[i]) : out[i] == want);
+        }
+        k.bf16_to_f32(all.data(), out.data(), int64_t(all.size()));
+        for (uint32_t i = 0; i < all.size(); ++i) {
+            const float want = bf16_to_f32(uint16_t(i));
+            QVERIFY(std::isnan(want) ? std::isnan(out[i]) : out[i] == want);
+        }
+
+        for (int64_t n : {0, 1, 7, 8, 31, 33, 80, 2560, 10240}) {
+            const auto a = random_vector(size_t(n), 1), b = random_vector(size_t(n), 2);
+            double exact = 0, magnitude = 0;
+            for (int64_t i = 0; i < n; ++i) exact += double(a[i]) * b[i], magnitude += std::fabs(double(a[i]) * b[i]);
+            QVERIFY2(std::fabs(k.dot(a.data(), b.data(), n) - exact) <= 1e-6 * magnitude + 1e-7,
+                     qPrintable(QString("dot of length %1").arg(n)));
+            std::vector<float> y = b;
+            k.axpy(0.5f, a.data(), y.data(), n);
+            for (int64_t i = 0; i < n; ++i) QVERIFY(std::fabs(y[i] - (b[i] + 0.5f * a[i])) <= 1e-6f * (1 + std::fabs(y[i])));
+        }
+    }
+
+    void unknown_level_is_an_error() {
+        QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCpuKernels)
+#include "tst_cpu_kernels.moc"

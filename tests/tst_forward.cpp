@@ -1,0 +1,163 @@
+// The forward pass against the reference goldens, on every CPU kernel level, plus the
+// properties generation relies on: cached decoding equals a full pass, namings agree, limits hold.
+#include <cmath>
+
+#include "cpu/kernels.h"
+#include "phidesk/backend.h"
+#include "phidesk/error.h"
+#include "phidesk/golden.h"
+#include "phidesk/model.h"
+#include "test_support.h"
+
+using namespace phidesk;
+
+namespace {
+
+std::unique_ptr<Backend> cpu(const std::string& model, BackendOptions o = {}) {
+    return make_backend(Model::load(test::model_dir(model)), o);
+}
+
+std::vector<int32_t> some_tokens(int n, int vocab) {
+    std::vector<int32_t> t;
+    for (int i = 0; i < n; ++i) t.push_back(int32_t((i * 7919 + 13) % vocab));
+    return t;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return INFINITY;
+    double m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+}  // namespace
+
+class TestForward : public QObject {
+    Q_OBJECT
+
+private slots:
+    void golden_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("level");
+        for (const char* m : {"micro-phi", "tiny-phi2", "tiny-phi15", "tiny-phi2-legacy"})
+            for (const char* level : {"portable", "avx2"}) QTest::newRow(qPrintable(QString("%1/%2").arg(m, level))) << m << level;
+    }
+
+    void golden() {
+        QFETCH(QString, model);
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        BackendOptions o;
+        o.cpu_kernels = level.toStdString();
+        auto b = cpu(model.toStdString(), o);
+        const GoldenReport r = verify_golden(*b, test::model_dir(model.toStdString()) / "golden.json");
+        QVERIFY2(r.pass, format_report(r).c_str());
+        QCOMPARE(r.tolerance, 1e-3);
+        QCOMPARE(int(r.cases.size()), 4);
+        for (const GoldenCase& c : r.cases) {
+            // A correct float32 engine reaches 1e-4 (reference README); the pass bound is 1e-3.
+            QVERIFY2(c.max_abs_last <= 1e-4 && c.max_abs_topk <= 1e-4, format_report(r).c_str());
+            QVERIFY(c.top1_checked >= c.tokens * 99 / 100);   // only near-ties are exempt
+            QVERIFY(c.greedy_checked >= 40);
+            QVERIFY(c.kv_steps >= 1);
+        }
+    }
+
+    // The checker itself can fail: no float engine matches to 1e-9.
+    void golden_check_detects_differences() {
+        auto b = cpu("micro-phi");
+        const GoldenReport r = verify_golden(*b, test::model_dir("micro-phi") / "golden.json", 1e-9);
+        QVERIFY(!r.pass);
+    }
+
+    void kv_cache_decode_equals_full_pass() {
+        auto b = cpu("tiny-phi2");
+        const auto tokens = some_tokens(150, 51200);   // crosses the 64-token batch boundary
+        std::vector<float> full, step;
+        b->eval(tokens, LogitsFor::All, full);
+        QCOMPARE(b->cached_tokens(), 150);
+        b->truncate(0);
+        std::vector<float> incremental;
+        b->eval(std::span(tokens).first(70), LogitsFor::All, incremental);
+        for (size_t i = 70; i < tokens.size(); ++i) {
+            b->eval(std::span(tokens).subspan(i, 1), LogitsFor::Last, step);
+            incremental.insert(incremental.end(), step.begin(), step.end());
+        }
+        QVERIFY2(max_abs_diff(full, incremental) <= 1e-5, qPrintable(QString::number(max_abs_diff(full, incremental))));
+    }
+
+    void truncate_keeps_the_prefix() {
+        auto b = cpu("micro-phi");
+        const auto a = some_tokens(30, 512);
+        std::vector<float> first, reused, fresh;
+        b->eval(a, LogitsFor::Last, first);
+        b->truncate(12);
+        QCOMPARE(b->cached_tokens(), 12);
+        const std::vector<int32_t> tail = {5, 6, 7};
+        b->eval(tail, LogitsFor::Last, reused);
+        std::vector<int32_t> whole(a.begin(), a.begin() + 12);
+        whole.insert(whole.end(), tail.begin(), tail.end());
+        b->truncate(0);
+        b->eval(whole, LogitsFor::Last, fresh);
+        QVERIFY(max_abs_diff(reused, fresh) <= 1e-5);
+    }
+
+    void legacy_and_hf_names_give_identical_logits() {
+        const auto tokens = some_tokens(40, 51200);
+        std::vector<float> a, b;
+        cpu("tiny-phi2")->eval(tokens, LogitsFor::All, a);
+        cpu("tiny-phi2-legacy")->eval(tokens, LogitsFor::All, b);
+        QCOMPARE(a.size(), size_t(40 * 51200));
+        QVERIFY(a == b);
+    }
+
+    void thread_count_does_not_change_results() {
+        const auto tokens = some_tokens(20, 512);
+        std::vector<float> one, three;
+        BackendOptions o;
+        o.threads = 1;
+        cpu("micro-phi", o)->eval(tokens, LogitsFor::All, one);
+        o.threads = 3;
+        cpu("micro-phi", o)->eval(tokens, LogitsFor::All, three);
+        QVERIFY(one == three);
+    }
+
+    void context_limit_is_a_clear_error() {
+        BackendOptions o;
+        o.context = 16;
+        auto b = cpu("micro-phi", o);
+        QCOMPARE(b->context_length(), 16);
+        std::vector<float> logits;
+        b->eval(some_tokens(10, 512), LogitsFor::Last, logits);
+        QVERIFY_THROWS_EXCEPTION(ContextFullError, b->eval(some_tokens(7, 512), LogitsFor::Last, logits));
+        QCOMPARE(b->cached_tokens(), 10);   // the failed request changed nothing
+        b->eval(some_tokens(6, 512), LogitsFor::Last, logits);
+        QCOMPARE(b->cached_tokens(), 16);
+
+        // The model's own limit (micro-phi: 256 positions).
+        auto full = cpu("micro-phi");
+        QVERIFY_THROWS_EXCEPTION(ContextFullError, full->eval(some_tokens(257, 512), LogitsFor::Last, logits));
+        o.context = 257;
+        QVERIFY_THROWS_EXCEPTION(Error, cpu("micro-phi", o));
+    }
+
+    void bad_token_ids_are_errors() {
+        auto b = cpu("micro-phi");
+        std::vector<float> logits;
+        const std::vector<int32_t> outside = {1, 512};
+        QVERIFY_THROWS_EXCEPTION(Error, b->eval(outside, LogitsFor::Last, logits));
+        const std::vector<int32_t> negative = {-1};
+        QVERIFY_THROWS_EXCEPTION(Error, b->eval(negative, LogitsFor::Last, logits));
+        QVERIFY_THROWS_EXCEPTION(Error, b->eval({}, LogitsFor::Last, logits));
+        QCOMPARE(b->cached_tokens(), 0);
+    }
+
+    void unknown_backend_is_an_error() {
+        BackendOptions o;
+        o.backend = "tpu";
+        QVERIFY_THROWS_EXCEPTION(Error, cpu("micro-phi", o));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestForward)
+#include "tst_forward.moc"
