@@ -44,6 +44,12 @@ make_root() {
 }
 
 as_root true
+if ! command -v apt-get >/dev/null; then
+    echo "setup: this script installs with apt (Debian, Ubuntu). Elsewhere install the equivalents of:" >&2
+    echo "  ${PHIDESK_PACKAGES[*]}" >&2
+    echo "and run the build with PHIDESK_NATIVE=1." >&2
+    exit 1
+fi
 if [ "${PHIDESK_NATIVE:-}" = 1 ] || { [ -z "${PHIDESK_NATIVE:-}" ] && ! is_debian12 && host_native; }; then
     apt_ensure as_root "${PHIDESK_PACKAGES[@]}"
     echo "setup: native build environment ready"
