@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <random>
 #include <sys/resource.h>
@@ -14,6 +16,7 @@
 #include "phidesk/error.h"
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
+#include "phidesk/tokenizer.h"
 #include "phidesk/version.h"
 
 namespace phidesk::cli {
@@ -32,12 +35,17 @@ commands:
                                             check against a reference golden.json; exit 1 on mismatch
   bench   --model PATH [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
                                             JSON: load time, prefill and decode tokens/s, peak RSS
+  tokenize   --tokenizer PATH [--file F] [--special-as-text]
+                                            JSON array of ids of the text (stdin without --file)
+  detokenize --tokenizer PATH [--skip-special]
+                                            text of the ids on stdin (JSON array or comma-separated)
   --version, --help
 
 options for commands that run the model:
   --backend cpu|auto    --threads N (default: physical cores)    --context N
   --cpu-kernels portable|avx2 (default: the best this CPU runs)
-PATH is a Hugging Face folder (config.json + model.safetensors or a sharded index).
+PATH for --tokenizer: tokenizer.json, or a folder with it or with vocab.json + merges.txt.
+PATH for --model: a Hugging Face folder (config.json + model.safetensors or a sharded index).
 )";
 
 double seconds_since(Clock::time_point t0) {
@@ -160,6 +168,36 @@ int cmd_bench(const Args& a) {
     return 0;
 }
 
+std::string read_all(std::istream& in) {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+int cmd_tokenize(const Args& a) {
+    const Tokenizer tok = Tokenizer::load(a.get("tokenizer"));
+    const SpecialText mode = a.has("special-as-text") ? SpecialText::AsText : SpecialText::Parse;
+    std::string text;
+    if (a.has("file")) {
+        std::ifstream in(a.get("file"), std::ios::binary);
+        if (!in) throw Error(a.get("file") + ": cannot open");
+        text = read_all(in);
+    } else {
+        text = read_all(std::cin);
+    }
+    a.reject_unknown();
+    std::cout << json(tok.encode(text, mode)).dump() << "\n";
+    return 0;
+}
+
+int cmd_detokenize(const Args& a) {
+    const Tokenizer tok = Tokenizer::load(a.get("tokenizer"));
+    const bool skip = a.has("skip-special");
+    a.reject_unknown();
+    int unknown = 0;
+    std::cout << tok.decode(parse_id_list(read_all(std::cin)), skip, &unknown);
+    if (unknown) std::fprintf(stderr, "phidesk-cli: %d id(s) have no token and were dropped\n", unknown);
+    return 0;
+}
+
 int run(int argc, char** argv) {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -170,11 +208,13 @@ int run(int argc, char** argv) {
         std::printf("phidesk-cli %s\n", kPhideskVersion);
         return 0;
     }
-    const Args a(argc, argv, 2, {"verify"});
+    const Args a(argc, argv, 2, {"special-as-text", "skip-special"});
     if (cmd == "info") return cmd_info(a);
     if (cmd == "logits") return cmd_logits(a);
     if (cmd == "verify") return cmd_verify(a);
     if (cmd == "bench") return cmd_bench(a);
+    if (cmd == "tokenize") return cmd_tokenize(a);
+    if (cmd == "detokenize") return cmd_detokenize(a);
     std::fprintf(stderr, "phidesk-cli: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
 }
