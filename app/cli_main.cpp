@@ -39,6 +39,8 @@ commands:
                                             JSON array of ids of the text (stdin without --file)
   detokenize --tokenizer PATH [--skip-special]
                                             text of the ids on stdin (JSON array or comma-separated)
+  bench-tokenizer --tokenizer PATH --file F [--runs 5]
+                                            JSON: encode and decode MB/s on one thread (medians)
   --version, --help
 
 options for commands that run the model:
@@ -188,6 +190,34 @@ int cmd_tokenize(const Args& a) {
     return 0;
 }
 
+int cmd_bench_tokenizer(const Args& a) {
+    const auto t0 = Clock::now();
+    const Tokenizer tok = Tokenizer::load(a.get("tokenizer"));
+    const double load_s = seconds_since(t0);
+    std::ifstream in(a.get("file"), std::ios::binary);
+    if (!in) throw Error(a.get("file") + ": cannot open");
+    const std::string text = read_all(in);
+    const int runs = a.get_int("runs", 5);
+    a.reject_unknown();
+    if (runs < 1) throw Error("--runs must be positive");
+    std::vector<double> enc, dec;
+    std::vector<int32_t> ids;
+    for (int r = 0; r < runs; ++r) {
+        auto t = Clock::now();
+        ids = tok.encode(text);
+        enc.push_back(double(text.size()) / 1e6 / seconds_since(t));
+        t = Clock::now();
+        const std::string back = tok.decode(ids);
+        dec.push_back(double(back.size()) / 1e6 / seconds_since(t));
+    }
+    json out = {{"file", a.get("file")}, {"bytes", text.size()}, {"tokens", ids.size()}, {"runs", runs},
+                {"load_seconds", load_s}, {"encode_mb_per_second", median(enc)},
+                {"encode_mb_per_second_first_run", enc.front()},   // before the piece cache is warm
+                {"decode_mb_per_second", median(dec)}, {"threads", 1}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+}
+
 int cmd_detokenize(const Args& a) {
     const Tokenizer tok = Tokenizer::load(a.get("tokenizer"));
     const bool skip = a.has("skip-special");
@@ -215,6 +245,7 @@ int run(int argc, char** argv) {
     if (cmd == "bench") return cmd_bench(a);
     if (cmd == "tokenize") return cmd_tokenize(a);
     if (cmd == "detokenize") return cmd_detokenize(a);
+    if (cmd == "bench-tokenizer") return cmd_bench_tokenizer(a);
     std::fprintf(stderr, "phidesk-cli: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstring>
 
 #include "phidesk/error.h"
 #include "phidesk/tokenizer.h"
@@ -54,7 +55,7 @@ bool byte_level_to_bytes(const std::string& s, std::string& out) {
 }
 
 // Byte-pair merges by rank on one pre-tokenized piece.
-void bpe(const TokenizerData& d, std::string_view piece, std::vector<int32_t>& out) {
+void bpe_merge(const TokenizerData& d, std::string_view piece, std::vector<int32_t>& out) {
     std::vector<int32_t> sym;
     sym.reserve(piece.size());
     for (char c : piece) sym.push_back(d.byte_id[uint8_t(c)]);
@@ -73,11 +74,37 @@ void bpe(const TokenizerData& d, std::string_view piece, std::vector<int32_t>& o
     out.insert(out.end(), sym.begin(), sym.end());
 }
 
+// bpe_merge through the piece cache (bounded: cleared when full; long pieces are not kept).
+void bpe(const TokenizerData& d, std::string_view piece, std::vector<int32_t>& out) {
+    constexpr size_t kMaxCachedPiece = 64, kMaxCacheEntries = 1 << 16;
+    if (piece.size() == 1) {
+        out.push_back(d.byte_id[uint8_t(piece[0])]);
+        return;
+    }
+    if (piece.size() > kMaxCachedPiece) return bpe_merge(d, piece, out);
+    {
+        std::lock_guard<std::mutex> lock(d.cache_mutex);
+        if (auto it = d.cache.find(piece); it != d.cache.end()) {
+            out.insert(out.end(), it->second.begin(), it->second.end());
+            return;
+        }
+    }
+    const size_t first = out.size();
+    bpe_merge(d, piece, out);
+    std::lock_guard<std::mutex> lock(d.cache_mutex);
+    if (d.cache.size() >= kMaxCacheEntries) d.cache.clear();
+    d.cache.emplace(std::string(piece), std::vector<int32_t>(out.begin() + std::ptrdiff_t(first), out.end()));
+}
+
 // The longest added token starting at `pos` (specials only when `parse_special`), or nullptr.
 const AddedToken* added_at(const TokenizerData& d, std::string_view text, size_t pos, bool parse_special) {
     if (!d.added_first_byte[uint8_t(text[pos])]) return nullptr;
-    for (const AddedToken& a : d.added)   // longest first
-        if ((parse_special || !a.special) && text.compare(pos, a.content.size(), a.content) == 0) return &a;
+    const size_t left = text.size() - pos;
+    for (const AddedToken& a : d.added) {   // longest first
+        const std::string& c = a.content;
+        if (c.size() > left || (c.size() > 1 && c[1] != text[pos + 1]) || (a.special && !parse_special)) continue;
+        if (std::memcmp(c.data(), text.data() + pos, c.size()) == 0) return &a;
+    }
     return nullptr;
 }
 
@@ -141,8 +168,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view input, SpecialText speci
     const TokenizerData& d = *d_;
     std::string repaired;
     std::string_view text = input;
-    if (std::string tmp; append_utf8_lossy(input, true, tmp), tmp.size() != input.size() || tmp != input)
-        repaired = std::move(tmp), text = repaired;
+    if (!is_valid_utf8(input)) repaired = utf8_lossy(input), text = repaired;
 
     std::vector<int32_t> ids;
     auto plain = [&](std::string_view s) { d.pretokenizer->split(s, [&](std::string_view p) { bpe(d, p, ids); }); };

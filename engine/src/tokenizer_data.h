@@ -2,7 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -16,6 +18,12 @@ struct AddedToken {
     bool special;
 };
 
+// Hash that lets the piece cache be searched by string_view without building a string.
+struct PieceHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct TokenizerData {
     std::vector<std::string> bytes;   // id -> raw bytes of the token
     std::vector<uint8_t> present;     // id -> 1 when the id has a token
@@ -27,6 +35,9 @@ struct TokenizerData {
     bool added_first_byte[256] = {};  // bytes that can start an added token
     int32_t eos = -1;
     std::shared_ptr<const Pretokenizer> pretokenizer;
+    // BPE results of recent pieces: text repeats words, and merging is the costly step.
+    mutable std::mutex cache_mutex;
+    mutable std::unordered_map<std::string, std::vector<int32_t>, PieceHash, std::equal_to<>> cache;
 };
 
 // Builds the tables; `vocab` maps byte-level token strings (GPT-2's byte-to-unicode alphabet)

@@ -10,5 +10,6 @@ namespace phidesk {
 size_t append_utf8_lossy(std::string_view bytes, bool final, std::string& out);
 
 std::string utf8_lossy(std::string_view bytes);
+bool is_valid_utf8(std::string_view bytes);
 
 }  // namespace phidesk
