@@ -1,6 +1,8 @@
 // phidesk-cli: the headless tool. Every command prints its result on stdout (JSON where
 // another program reads it) and its errors on stderr with a non-zero exit status.
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +10,7 @@
 #include <iostream>
 #include <random>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +19,7 @@
 #include "phidesk/error.h"
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
+#include "phidesk/phz.h"
 #include "phidesk/tokenizer.h"
 #include "phidesk/version.h"
 
@@ -28,7 +32,10 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage = R"(usage: phidesk-cli COMMAND [options]
 
 commands:
-  info    --model PATH                      config and tensor summary
+  info    --model PATH [--verify]           config and tensor summary (.phz: compression ratios;
+                                            --verify decompresses everything and checks every checksum)
+  convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
+                                            write a single-file compressed model (progress on stderr)
   logits  --model PATH --tokens 1,2,3 [--top K]
                                             JSON: last-position logits and top-K of every position
   verify  --model PATH --golden FILE [--tolerance T]
@@ -46,8 +53,8 @@ commands:
 options for commands that run the model:
   --backend cpu|auto    --threads N (default: physical cores)    --context N
   --cpu-kernels portable|avx2 (default: the best this CPU runs)
-PATH for --tokenizer: tokenizer.json, or a folder with it or with vocab.json + merges.txt.
-PATH for --model: a Hugging Face folder (config.json + model.safetensors or a sharded index).
+PATH for --tokenizer: tokenizer.json, a .phz model, or a folder with tokenizer.json or vocab.json + merges.txt.
+PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a sharded index).
 )";
 
 double seconds_since(Clock::time_point t0) {
@@ -63,21 +70,85 @@ BackendOptions backend_options(const Args& a) {
     return o;
 }
 
-int cmd_info(const Args& a) {
-    const auto model = Model::load(a.get("model"));
-    a.reject_unknown();
-    const ModelConfig& c = model->config();
-    std::printf("model       %s\n", model->path().c_str());
+void print_config(const ModelConfig& c) {
     std::printf("type        %s\nvocab       %d\nhidden      %d\nlayers      %d\nheads       %d (kv %d) x %d\n"
                 "rotary_dim  %d\nintermediate %d\ncontext     %d\nrope_theta  %g\nln_eps      %g\n",
                 c.model_type.c_str(), c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads,
                 c.head_dim, c.rotary_dim, c.intermediate_size, c.max_positions, double(c.rope_theta),
                 double(c.layer_norm_eps));
+}
+
+int info_phz(const Args& a, const std::string& path) {
+    const bool verify = a.has("verify");
+    a.reject_unknown();
+    const PhzSummary s = summarize_phz(path);
+    std::printf("model       %s\nheader      %s\n\ntensors:\n", path.c_str(), s.header_json.c_str());
+    uint64_t raw = 0, packed = 0;
+    for (const PhzTensorSummary& t : s.tensors) {
+        std::printf("  %-44s %-4s %-14s %12llu -> %12llu  %.3f\n", t.name.c_str(), t.dtype.c_str(),
+                    shape_string(t.shape).c_str(), (unsigned long long)t.raw_bytes,
+                    (unsigned long long)t.compressed_bytes, double(t.compressed_bytes) / double(t.raw_bytes));
+        raw += t.raw_bytes, packed += t.compressed_bytes;
+    }
+    std::printf("total       %llu -> %llu bytes, ratio %.4f\n", (unsigned long long)raw, (unsigned long long)packed,
+                double(packed) / double(raw));
+    if (verify) {
+        const auto t0 = Clock::now();
+        const auto model = Model::load(path);   // decompresses every chunk and checks its checksum
+        std::printf("verify      ok: every chunk's checksum matches (%.2f s)\n", seconds_since(t0));
+    }
+    return 0;
+}
+
+int cmd_info(const Args& a) {
+    const std::string path = a.get("model");
+    if (is_phz(path)) return info_phz(a, path);
+    const auto model = Model::load(path);
+    a.reject_unknown();
+    std::printf("model       %s\n", model->path().c_str());
+    print_config(model->config());
     int64_t params = 0;
-    for (const TensorView* t : model->tensors()) params += t->numel();
+    for (const auto& [name, t] : model->tensors()) params += t->numel();
     std::printf("parameters  %lld (%.1f MB as stored)\n\ntensors:\n", (long long)params, double(model->weight_bytes()) / 1e6);
-    for (const TensorView* t : model->tensors())
-        std::printf("  %-48s %-5s %s\n", t->name.c_str(), dtype_name(t->dtype), shape_string(t->shape).c_str());
+    for (const auto& [name, t] : model->tensors())
+        std::printf("  %-48s %-5s %s\n", name.c_str(), dtype_name(t->dtype), shape_string(t->shape).c_str());
+    return 0;
+}
+
+std::atomic<bool> g_cancel{false};
+
+int cmd_convert(const Args& a) {
+    ConvertOptions o;
+    const std::string in = a.get("in"), out = a.get("out");
+    o.quant = a.get("quant", "keep");
+    o.level = a.get_int("level", 3);
+    o.threads = a.get_int("threads", 0);
+    a.reject_unknown();
+    o.cancel = &g_cancel;
+    std::signal(SIGINT, [](int) { g_cancel = true; });
+    std::signal(SIGTERM, [](int) { g_cancel = true; });
+    // A live bar on a terminal; otherwise one line per tenth, so logs stay short.
+    const bool tty = isatty(STDERR_FILENO);
+    int last_tenth = -1;
+    o.on_progress = [tty, &last_tenth](const ConvertProgress& p) {
+        const double mb = double(p.bytes_done) / 1e6, total = double(p.bytes_total) / 1e6;
+        const double rate = mb / std::max(p.seconds, 1e-9), eta = rate > 0 ? (total - mb) / rate : 0;
+        const double frac = total > 0 ? mb / total : 1;
+        const int tenth = int(frac * 10);
+        if (!tty && tenth == last_tenth) return;
+        last_tenth = tenth;
+        const int width = 30, filled = int(width * frac);
+        std::fprintf(stderr, "%s[%s%s] %7.1f / %.1f MB  %6.1f MB/s  ETA %4.0f s  %-40.40s%s", tty ? "\r" : "",
+                     std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), ' ').c_str(), mb, total,
+                     rate, eta, p.tensor.c_str(), tty ? "" : "\n");
+    };
+    convert_to_phz(in, out, o);
+    if (tty) std::fprintf(stderr, "\n");
+    const PhzSummary s = summarize_phz(out);
+    uint64_t raw = 0, packed = 0;
+    for (const PhzTensorSummary& t : s.tensors) raw += t.raw_bytes, packed += t.compressed_bytes;
+    std::printf("wrote %s: %zu tensors, %llu -> %llu bytes (ratio %.4f)\n", out.c_str(), s.tensors.size(),
+                (unsigned long long)raw, (unsigned long long)packed, double(packed) / double(raw));
     return 0;
 }
 
@@ -238,8 +309,9 @@ int run(int argc, char** argv) {
         std::printf("phidesk-cli %s\n", kPhideskVersion);
         return 0;
     }
-    const Args a(argc, argv, 2, {"special-as-text", "skip-special"});
+    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify"});
     if (cmd == "info") return cmd_info(a);
+    if (cmd == "convert") return cmd_convert(a);
     if (cmd == "logits") return cmd_logits(a);
     if (cmd == "verify") return cmd_verify(a);
     if (cmd == "bench") return cmd_bench(a);

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "cpu/kernels.h"
+#include "quantize.h"
 #include "phidesk/error.h"
 #include "phidesk/tensor.h"
 #include "test_support.h"
@@ -84,6 +85,37 @@ private slots:
             for (int64_t i = 0; i < n; ++i) QVERIFY(std::fabs(y[i] - (b[i] + 0.5f * a[i])) <= 1e-6f * (1 + std::fabs(y[i])));
         }
     }
+
+    // The kernels' dequantization equals the plain reference (quantize.cpp) element for element.
+    void quantized_rows() {
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        const std::string name = level.toStdString();
+        const CpuKernels& k = select_cpu_kernels(name);
+        const int64_t rows = 7, cols = 160;
+        const std::vector<float> w = random_vector(size_t(rows * cols), 3);
+        const TensorView f32{"w", DType::F32, {rows, cols}, w.data(), nullptr};
+        for (DType q : {DType::Q8, DType::Q4}) {
+            const std::vector<uint8_t> payload = quantize(q, f32);
+            const size_t n_scales = scale_count(q, rows, cols);
+            const TensorView t{"w", q, {rows, cols}, payload.data() + 2 * n_scales,
+                               reinterpret_cast<const uint16_t*>(payload.data())};
+            std::vector<float> want(static_cast<size_t>(cols)), got(static_cast<size_t>(cols));
+            double max_err = 0;
+            for (int64_t r = 0; r < rows; ++r) {
+                row_to_f32(t, r, want.data());
+                const uint8_t* row = static_cast<const uint8_t*>(t.data) + value_bytes(q, r, cols);
+                if (q == DType::Q8) k.q8_to_f32(reinterpret_cast<const int8_t*>(row), f16_to_f32(t.scales[r]), got.data(), cols);
+                else k.q4_to_f32(row, t.scales + r * (cols / kQ4Group), got.data(), cols);
+                QVERIFY(want == got);
+                for (int64_t i = 0; i < cols; ++i) max_err = std::max(max_err, double(std::fabs(got[size_t(i)] - w[size_t(r * cols + i)])));
+            }
+            // Within half a quantization step of the original (|w| <= ~4.5 here).
+            QVERIFY2(max_err < (q == DType::Q8 ? 0.03 : 0.45), qPrintable(QString::number(max_err)));
+        }
+    }
+
+    void quantized_rows_data() { levels_data(); }
 
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));

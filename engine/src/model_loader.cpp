@@ -1,10 +1,11 @@
 // Maps a checkpoint's tensors onto the Phi architecture: both namings (HF-native and the
 // legacy phi-msft one with fused Wqkv), every shape checked against the config.
 // Tensors the architecture does not use (e.g. rotary_emb.inv_freq) are ignored.
-#include <numeric>
+#include <map>
 
+#include "model_build.h"
 #include "phidesk/error.h"
-#include "phidesk/model.h"
+#include "phz_reader.h"
 #include "safetensors.h"
 
 namespace phidesk {
@@ -30,13 +31,17 @@ constexpr Naming kLegacyNames = {"transformer.embd.wte", "transformer.h.", "ln",
                                  "mixer.out_proj", "mlp.fc1", "mlp.fc2", "lm_head.ln", "lm_head.linear"};
 
 struct WeightReader {
-    const Checkpoint& ckpt;
+    const std::map<std::string, TensorView>& tensors;
+    const std::string& source;
 
     TensorView get(const std::string& name, std::vector<int64_t> shape) const {
-        const TensorView& t = ckpt.get(name);
+        auto it = tensors.find(name);
+        if (it == tensors.end()) throw Error(source + ": missing tensor " + name);
+        const TensorView& t = it->second;
         if (t.shape != shape)
-            throw Error(ckpt.describe() + ": tensor " + name + " has shape " + shape_string(t.shape) +
+            throw Error(source + ": tensor " + name + " has shape " + shape_string(t.shape) +
                         ", the config needs " + shape_string(shape));
+        if (shape.size() == 1 && is_quantized(t.dtype)) throw Error(source + ": vector " + name + " cannot be quantized");
         return t;
     }
     // A Linear (or LayerNorm when in == 0): weight [out, in] and bias [out].
@@ -60,8 +65,8 @@ ModelWeights read_weights(const WeightReader& r, const Naming& n, const ModelCon
             // are plain row ranges of it (views, no copy).
             TensorView qkv_w, qkv_b;
             r.linear(p + n.qkv_fused, H + 2 * KV, H, qkv_w, qkv_b);
-            L.q_w = qkv_w.rows(0, H), L.k_w = qkv_w.rows(H, KV), L.v_w = qkv_w.rows(H + KV, KV);
-            L.q_b = qkv_b.rows(0, H), L.k_b = qkv_b.rows(H, KV), L.v_b = qkv_b.rows(H + KV, KV);
+            L.q_w = qkv_w.slice_rows(0, H), L.k_w = qkv_w.slice_rows(H, KV), L.v_w = qkv_w.slice_rows(H + KV, KV);
+            L.q_b = qkv_b.slice_rows(0, H), L.k_b = qkv_b.slice_rows(H, KV), L.v_b = qkv_b.slice_rows(H + KV, KV);
         } else {
             r.linear(p + "self_attn.q_proj", H, H, L.q_w, L.q_b);
             r.linear(p + "self_attn.k_proj", KV, H, L.k_w, L.k_b);
@@ -82,32 +87,50 @@ ModelWeights read_weights(const WeightReader& r, const Naming& n, const ModelCon
 Model::Model(ModelConfig config, ModelWeights weights, fs::path path, std::shared_ptr<const void> storage)
     : config_(std::move(config)), weights_(std::move(weights)), path_(std::move(path)), storage_(std::move(storage)) {}
 
+std::shared_ptr<const Model> make_model(const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
+                                        const std::string& source, const fs::path& path,
+                                        std::shared_ptr<const void> storage) {
+    const WeightReader reader{tensors, source};
+    const bool legacy = tensors.count(std::string(kLegacyNames.embed) + ".weight") > 0;
+    ModelWeights weights = read_weights(reader, legacy ? kLegacyNames : kHfNames, config);
+    return std::make_shared<const Model>(config, std::move(weights), path, std::move(storage));
+}
+
 std::shared_ptr<const Model> Model::load(const fs::path& path) {
     if (!fs::exists(path)) throw Error(path.string() + ": no such file or folder");
+    if (is_phz_file(path)) return load_phz_model(path);
     const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
     const ModelConfig config = load_config(dir / "config.json");
     const Checkpoint ckpt = Checkpoint::open(path);
-    const WeightReader reader{ckpt};
-    const bool legacy = ckpt.find(std::string(kLegacyNames.embed) + ".weight") != nullptr;
-    ModelWeights weights = read_weights(reader, legacy ? kLegacyNames : kHfNames, config);
-    return std::make_shared<const Model>(config, std::move(weights), path, ckpt.storage());
+    return make_model(config, ckpt.tensors(), ckpt.describe(), path, ckpt.storage());
 }
 
-std::vector<const TensorView*> Model::tensors() const {
+std::vector<std::pair<std::string, const TensorView*>> Model::tensors() const {
     const ModelWeights& w = weights_;
-    std::vector<const TensorView*> out = {&w.embed};
-    for (const LayerWeights& L : w.layers)
-        for (const TensorView* t : {&L.ln_w, &L.ln_b, &L.q_w, &L.q_b, &L.k_w, &L.k_b, &L.v_w, &L.v_b, &L.dense_w,
-                                    &L.dense_b, &L.fc1_w, &L.fc1_b, &L.fc2_w, &L.fc2_b})
-            out.push_back(t);
-    for (const TensorView* t : {&w.final_ln_w, &w.final_ln_b, &w.lm_head_w, &w.lm_head_b}) out.push_back(t);
+    const std::string e = kHfNames.embed, f = kHfNames.final_ln, h = kHfNames.lm_head;
+    std::vector<std::pair<std::string, const TensorView*>> out = {{e + ".weight", &w.embed}};
+    for (size_t l = 0; l < w.layers.size(); ++l) {
+        const LayerWeights& L = w.layers[l];
+        const std::string p = kHfNames.layer + std::to_string(l) + ".";
+        const std::pair<const char*, const TensorView*> named[] = {
+            {"input_layernorm.weight", &L.ln_w}, {"input_layernorm.bias", &L.ln_b},
+            {"self_attn.q_proj.weight", &L.q_w}, {"self_attn.q_proj.bias", &L.q_b},
+            {"self_attn.k_proj.weight", &L.k_w}, {"self_attn.k_proj.bias", &L.k_b},
+            {"self_attn.v_proj.weight", &L.v_w}, {"self_attn.v_proj.bias", &L.v_b},
+            {"self_attn.dense.weight", &L.dense_w}, {"self_attn.dense.bias", &L.dense_b},
+            {"mlp.fc1.weight", &L.fc1_w}, {"mlp.fc1.bias", &L.fc1_b},
+            {"mlp.fc2.weight", &L.fc2_w}, {"mlp.fc2.bias", &L.fc2_b}};
+        for (const auto& [name, t] : named) out.emplace_back(p + name, t);
+    }
+    out.insert(out.end(), {{f + ".weight", &w.final_ln_w}, {f + ".bias", &w.final_ln_b},
+                           {h + ".weight", &w.lm_head_w}, {h + ".bias", &w.lm_head_b}});
     return out;
 }
 
 size_t Model::weight_bytes() const {
-    const auto all = tensors();
-    return std::accumulate(all.begin(), all.end(), size_t(0),
-                           [](size_t s, const TensorView* t) { return s + t->nbytes(); });
+    size_t total = 0;
+    for (const auto& [name, t] : tensors()) total += t->nbytes();
+    return total;
 }
 
 }  // namespace phidesk

@@ -20,6 +20,7 @@ public:
     const TensorView* find(const std::string& name) const;
     const TensorView& get(const std::string& name) const;   // throws naming the tensor
     std::vector<std::string> names() const;
+    const std::map<std::string, TensorView>& tensors() const { return tensors_; }
     std::string describe() const;                              // file name(s) for messages
     std::shared_ptr<const void> storage() const { return files_; }
 

@@ -7,7 +7,12 @@
 namespace phidesk {
 
 size_t dtype_size(DType t) {
-    return t == DType::F32 ? 4 : 2;
+    switch (t) {
+    case DType::F32: return 4;
+    case DType::F16: case DType::BF16: return 2;
+    case DType::Q8: case DType::Q4: return 1;
+    }
+    return 1;
 }
 
 const char* dtype_name(DType t) {
@@ -15,8 +20,25 @@ const char* dtype_name(DType t) {
     case DType::F32: return "F32";
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
+    case DType::Q8: return "Q8";
+    case DType::Q4: return "Q4";
     }
     return "?";
+}
+
+bool is_quantized(DType t) {
+    return t == DType::Q8 || t == DType::Q4;
+}
+
+size_t value_bytes(DType t, int64_t rows, int64_t cols) {
+    const size_t n = size_t(rows) * size_t(cols);
+    return t == DType::Q4 ? n / 2 : n * dtype_size(t);
+}
+
+size_t scale_count(DType t, int64_t rows, int64_t cols) {
+    if (t == DType::Q8) return size_t(rows);
+    if (t == DType::Q4) return size_t(rows) * size_t(cols / kQ4Group);
+    return 0;
 }
 
 int64_t TensorView::numel() const {
@@ -25,14 +47,19 @@ int64_t TensorView::numel() const {
     return n;
 }
 
-TensorView TensorView::rows(int64_t first, int64_t count) const {
+size_t TensorView::nbytes() const {
+    return value_bytes(dtype, rows(), cols()) + 2 * scale_count(dtype, rows(), cols());
+}
+
+TensorView TensorView::slice_rows(int64_t first, int64_t count) const {
     if (shape.empty() || first < 0 || count < 0 || first + count > shape[0])
         throw Error("rows [" + std::to_string(first) + ", +" + std::to_string(count) + ") out of range for " +
                     name + " " + shape_string(shape));
     TensorView v = *this;
     v.shape[0] = count;
-    const size_t row_bytes = shape.size() > 1 ? size_t(shape[1]) * dtype_size(dtype) : dtype_size(dtype);
-    v.data = static_cast<const uint8_t*>(data) + size_t(first) * row_bytes;
+    const int64_t c = shape.size() > 1 ? shape[1] : 1;
+    v.data = static_cast<const uint8_t*>(data) + value_bytes(dtype, first, c);
+    if (scales) v.scales = scales + scale_count(dtype, first, c);
     return v;
 }
 

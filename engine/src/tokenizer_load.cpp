@@ -1,12 +1,14 @@
 // Reading tokenizer files: Hugging Face tokenizer.json, or the vocab.json + merges.txt
 // (+ added_tokens.json, special_tokens_map.json) set. Both give the same tables.
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "json_file.h"
 #include "phidesk/error.h"
 #include "phidesk/tokenizer.h"
+#include "phz_reader.h"
 #include "tokenizer_data.h"
 
 namespace phidesk {
@@ -59,36 +61,48 @@ TokenizerSpec spec_from_json(const json& j, const std::string& source) {
     return spec;
 }
 
-TokenizerSpec spec_from_files(const fs::path& dir) {
+// The vocab.json + merges.txt set, given as file name -> content.
+TokenizerSpec spec_from_files(const std::map<std::string, std::string>& files, const std::string& source) {
     TokenizerSpec spec;
-    const fs::path vocab = dir / "vocab.json", merges = dir / "merges.txt";
-    read_vocab(read_json_file(vocab, "vocabulary"), vocab.string(), spec);
-    std::ifstream in(merges, std::ios::binary);
-    if (!in) throw Error(merges.string() + ": cannot open");
+    auto file = [&](const char* name) -> const std::string* {
+        auto it = files.find(name);
+        return it == files.end() ? nullptr : &it->second;
+    };
+    const std::string vocab = source + "/vocab.json", merges = source + "/merges.txt";
+    read_vocab(parse_json_text(*file("vocab.json"), vocab), vocab, spec);
+    std::istringstream in(*file("merges.txt"));
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty() || (n == 1 && line.rfind("#version", 0) == 0)) continue;
-        spec.merges.push_back(split_merge(line, merges.string() + ":" + std::to_string(n)));
+        spec.merges.push_back(split_merge(line, merges + ":" + std::to_string(n)));
     }
     std::set<std::string> specials;
-    if (fs::exists(dir / "special_tokens_map.json")) {
-        const json map = read_json_file(dir / "special_tokens_map.json", "special tokens");
+    if (const std::string* text = file("special_tokens_map.json")) {
+        const json map = parse_json_text(*text, source + "/special_tokens_map.json");
         for (const auto& [key, v] : map.items()) {
             if (v.is_string()) specials.insert(v.get<std::string>());
             else if (v.is_object() && v.contains("content")) specials.insert(v["content"].get<std::string>());
         }
     }
-    if (fs::exists(dir / "added_tokens.json")) {
-        const fs::path added = dir / "added_tokens.json";
-        const json a = read_json_file(added, "added tokens");
-        if (!a.is_object()) throw Error(added.string() + ": must be an object of token: id");
+    if (const std::string* text = file("added_tokens.json")) {
+        const std::string where = source + "/added_tokens.json";
+        const json a = parse_json_text(*text, where);
+        if (!a.is_object()) throw Error(where + ": must be an object of token: id");
         for (const auto& [content, id] : a.items()) {
-            if (!id.is_number_integer()) throw Error(added.string() + ": id of '" + content + "' is not an integer");
+            if (!id.is_number_integer()) throw Error(where + ": id of '" + content + "' is not an integer");
             spec.added.push_back({content, id.get<int32_t>(), specials.count(content) > 0});
         }
     }
     return spec;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw Error(p.string() + ": cannot open");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace
@@ -99,18 +113,28 @@ Tokenizer Tokenizer::from_json_text(std::string_view text, const std::string& so
     return t;
 }
 
-Tokenizer Tokenizer::load(const fs::path& path) {
+Tokenizer Tokenizer::from_files(const std::map<std::string, std::string>& files, const std::string& source) {
+    if (auto it = files.find("tokenizer.json"); it != files.end())
+        return from_json_text(it->second, source + "/tokenizer.json");
+    if (!files.count("vocab.json") || !files.count("merges.txt"))
+        throw Error(source + ": no tokenizer.json, and no vocab.json + merges.txt");
     Tokenizer t;
-    if (fs::is_regular_file(path)) {
-        t.d_ = build_tokenizer(spec_from_json(read_json_file(path, "tokenizer"), path.string()), path.string());
-    } else if (fs::exists(path / "tokenizer.json")) {
-        return load(path / "tokenizer.json");
-    } else if (fs::exists(path / "vocab.json") && fs::exists(path / "merges.txt")) {
-        t.d_ = build_tokenizer(spec_from_files(path), path.string());
-    } else {
-        throw Error(path.string() + ": no tokenizer.json, and no vocab.json + merges.txt");
-    }
+    t.d_ = build_tokenizer(spec_from_files(files, source), source);
     return t;
+}
+
+Tokenizer Tokenizer::load(const fs::path& path) {
+    if (is_phz_file(path)) {
+        const PhzHeader h = read_phz_header(path);
+        const json& tok = h.json.contains("tokenizer") ? h.json["tokenizer"] : json();
+        if (!tok.is_object() || !tok.contains("files")) throw Error(path.string() + ": this model file holds no tokenizer");
+        return from_files(tok["files"].get<std::map<std::string, std::string>>(), path.string());
+    }
+    if (fs::is_regular_file(path)) return from_json_text(read_text(path), path.string());
+    std::map<std::string, std::string> files;
+    for (const char* name : kTokenizerFiles)
+        if (fs::exists(path / name)) files[name] = read_text(path / name);
+    return from_files(files, path.string());
 }
 
 }  // namespace phidesk

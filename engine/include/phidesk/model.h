@@ -26,7 +26,8 @@ struct ModelWeights {
 
 class Model {
 public:
-    // `path`: a Hugging Face folder (config.json + model.safetensors or a sharded index).
+    // `path`: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a
+    // sharded index), or one .safetensors file with config.json beside it.
     static std::shared_ptr<const Model> load(const std::filesystem::path& path);
 
     const ModelConfig& config() const { return config_; }
@@ -34,8 +35,8 @@ public:
     const std::filesystem::path& path() const { return path_; }
     // Bytes of all weights as stored.
     size_t weight_bytes() const;
-    // Every tensor the weights use, for summaries (name, dtype, shape).
-    std::vector<const TensorView*> tensors() const;
+    // Every tensor the weights use, under its Hugging Face name (whatever the source called it).
+    std::vector<std::pair<std::string, const TensorView*>> tensors() const;
 
     Model(ModelConfig config, ModelWeights weights, std::filesystem::path path,
           std::shared_ptr<const void> storage);

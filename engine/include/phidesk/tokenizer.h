@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,10 @@ namespace phidesk {
 
 struct TokenizerData;
 
+// The file names a tokenizer may come from, in a folder or inside a .phz.
+inline constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "vocab.json", "merges.txt", "added_tokens.json",
+                                                  "special_tokens_map.json"};
+
 // How text that spells a special token (e.g. "<|endoftext|>") is encoded.
 enum class SpecialText {
     Parse,    // becomes the special token's id, as Hugging Face does by default (prompt templates)
@@ -21,11 +26,13 @@ enum class SpecialText {
 
 class Tokenizer {
 public:
-    // `path`: a tokenizer.json file, or a folder with tokenizer.json, or with
+    // `path`: a tokenizer.json file, a .phz model, or a folder with tokenizer.json, or with
     // vocab.json + merges.txt (+ added_tokens.json, special_tokens_map.json).
     static Tokenizer load(const std::filesystem::path& path);
     // tokenizer.json's text; `source` names it in errors.
     static Tokenizer from_json_text(std::string_view text, const std::string& source);
+    // Tokenizer files by name (tokenizer.json, or vocab.json + merges.txt + ...) and content.
+    static Tokenizer from_files(const std::map<std::string, std::string>& files, const std::string& source);
 
     // Invalid UTF-8 is first replaced by U+FFFD (maximal-subpart rule), as the reference does.
     std::vector<int32_t> encode(std::string_view utf8, SpecialText special = SpecialText::Parse) const;

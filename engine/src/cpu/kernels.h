@@ -11,6 +11,9 @@ struct CpuKernels {
     void (*axpy)(float a, const float* x, float* y, int64_t n);    // y += a*x
     void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*bf16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+    void (*q8_to_f32)(const int8_t* q, float scale, float* dst, int64_t n);
+    // n a multiple of kQ4Group; one fp16 scale per group.
+    void (*q4_to_f32)(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n);
 };
 
 extern const CpuKernels kPortableKernels;

@@ -32,6 +32,10 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
     case DType::F32: return static_cast<const float*>(W.data) + o * in;
     case DType::F16: k.f16_to_f32(static_cast<const uint16_t*>(W.data) + o * in, buf, in); return buf;
     case DType::BF16: k.bf16_to_f32(static_cast<const uint16_t*>(W.data) + o * in, buf, in); return buf;
+    case DType::Q8: k.q8_to_f32(static_cast<const int8_t*>(W.data) + o * in, f16_to_f32(W.scales[o]), buf, in); return buf;
+    case DType::Q4:
+        k.q4_to_f32(static_cast<const uint8_t*>(W.data) + o * in / 2, W.scales + o * (in / kQ4Group), buf, in);
+        return buf;
     }
     return buf;
 }
