@@ -10,6 +10,11 @@
 #include <iostream>
 #include <random>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <thread>
+#include <filesystem>
+#include <functional>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +25,7 @@
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
 #include "phidesk/phz.h"
+#include "phidesk/synth.h"
 #include "phidesk/tokenizer.h"
 #include "phidesk/version.h"
 
@@ -46,6 +52,10 @@ commands:
                                             JSON array of ids of the text (stdin without --file)
   detokenize --tokenizer PATH [--skip-special]
                                             text of the ids on stdin (JSON array or comma-separated)
+  synth   --preset phi-2 --out DIR [--seed 1] [--dtype f16|bf16]
+                                            random checkpoint of a real shape (phi-1, phi-1_5, phi-2, tiny-phi2, ...)
+  bench-load --model HF_DIR --phz FILE [--runs 3]
+                                            JSON: compression ratio, .phz load vs safetensors read time, peak RSS
   bench-tokenizer --tokenizer PATH --file F [--runs 5]
                                             JSON: encode and decode MB/s on one thread (medians)
   --version, --help
@@ -299,6 +309,102 @@ int cmd_detokenize(const Args& a) {
     return 0;
 }
 
+int cmd_synth(const Args& a) {
+    const std::string preset = a.get("preset"), out = a.get("out"), dtype = a.get("dtype", "f16");
+    const int seed = a.get_int("seed", 1);
+    a.reject_unknown();
+    const ModelConfig c = synth_preset(preset);
+    const auto t0 = Clock::now();
+    write_synthetic_checkpoint(c, uint64_t(seed), dtype, out);
+    std::printf("wrote %s: random %s weights (%s, seed %d) in %.1f s\n", out.c_str(), preset.c_str(), dtype.c_str(), seed,
+                seconds_since(t0));
+    return 0;
+}
+
+// Runs `fn` in a child process; returns its seconds and peak RSS (so measurements don't mix).
+std::pair<double, int64_t> measure_in_child(const std::function<void()>& fn) {
+    int fds[2];
+    if (pipe(fds) != 0) throw Error("pipe failed");
+    const pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        double s = -1;
+        try {
+            const auto t0 = Clock::now();
+            fn();
+            s = seconds_since(t0);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "phidesk-cli: error: %s\n", e.what());
+        }
+        (void)!write(fds[1], &s, sizeof s);
+        _exit(s < 0 ? 1 : 0);
+    }
+    close(fds[1]);
+    double s = -1;
+    (void)!read(fds[0], &s, sizeof s);
+    close(fds[0]);
+    int status = 0;
+    struct rusage ru {};
+    wait4(pid, &status, 0, &ru);
+    if (s < 0 || status != 0) throw Error("benchmark child failed");
+    return {s, int64_t(ru.ru_maxrss) * 1024};
+}
+
+int cmd_bench_load(const Args& a) {
+    namespace fs = std::filesystem;
+    const fs::path hf = a.get("model"), phz = a.get("phz");
+    const int runs = a.get_int("runs", 3);
+    a.reject_unknown();
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(hf))
+        if (e.path().extension() == ".safetensors") files.push_back(e.path());
+    uint64_t st_bytes = 0;
+    for (const fs::path& f : files) st_bytes += fs::file_size(f);
+    // Reading the safetensors bytes into memory from the page cache (warmed by the first read),
+    // as the .phz loader reads: pread into an untouched buffer, one range per thread.
+    auto read_safetensors = [&] {
+        for (const fs::path& f : files) {
+            const size_t n = fs::file_size(f);
+            auto buf = std::make_unique_for_overwrite<char[]>(n);
+            const int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) throw Error(f.string() + ": cannot open");
+            const unsigned parts = std::max(1u, std::thread::hardware_concurrency());
+            std::vector<std::thread> readers;
+            for (unsigned p = 0; p < parts; ++p)
+                readers.emplace_back([&, p] {
+                    for (size_t done = n * p / parts, end = n * (p + 1) / parts; done < end;) {
+                        const ssize_t r = pread(fd, buf.get() + done, std::min<size_t>(end - done, 64u << 20), off_t(done));
+                        if (r <= 0) break;
+                        done += size_t(r);
+                    }
+                });
+            for (std::thread& t : readers) t.join();
+            close(fd);
+        }
+    };
+    auto load_phz = [&] { Model::load(phz); };
+    measure_in_child(read_safetensors);
+    measure_in_child(load_phz);   // warm the page cache for both
+    std::vector<double> st_s, phz_s;
+    int64_t st_rss = 0, phz_rss = 0;
+    for (int r = 0; r < runs; ++r) {
+        auto [s1, m1] = measure_in_child(read_safetensors);
+        auto [s2, m2] = measure_in_child(load_phz);
+        st_s.push_back(s1), phz_s.push_back(s2);
+        st_rss = std::max(st_rss, m1), phz_rss = std::max(phz_rss, m2);
+    }
+    uint64_t weights = 0;
+    for (const PhzTensorSummary& t : summarize_phz(phz).tensors) weights += t.raw_bytes;
+    const double ratio = double(fs::file_size(phz)) / double(st_bytes);
+    json out = {{"safetensors_bytes", st_bytes}, {"phz_bytes", fs::file_size(phz)}, {"compression_ratio", ratio},
+                {"safetensors_read_seconds", median(st_s)}, {"phz_load_seconds", median(phz_s)},
+                {"load_time_ratio", median(phz_s) / median(st_s)}, {"weight_bytes", weights},
+                {"phz_load_peak_rss_bytes", phz_rss}, {"phz_peak_rss_over_weights", double(phz_rss) / double(weights)},
+                {"safetensors_read_peak_rss_bytes", st_rss}, {"runs", runs}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+}
+
 int run(int argc, char** argv) {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -312,6 +418,8 @@ int run(int argc, char** argv) {
     const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify"});
     if (cmd == "info") return cmd_info(a);
     if (cmd == "convert") return cmd_convert(a);
+    if (cmd == "synth") return cmd_synth(a);
+    if (cmd == "bench-load") return cmd_bench_load(a);
     if (cmd == "logits") return cmd_logits(a);
     if (cmd == "verify") return cmd_verify(a);
     if (cmd == "bench") return cmd_bench(a);
