@@ -6,7 +6,8 @@ PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
     libzstd-dev nlohmann-json3-dev libpcre2-dev
     qt6-base-dev libkf6syntaxhighlighting-dev)
 # The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
-PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev)
+PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev
+    clang-14 libclang-rt-14-dev)   # clang: the libFuzzer targets
 
 is_debian12() { grep -q '^12' /etc/debian_version 2>/dev/null; }
 

@@ -2,7 +2,8 @@
 # Installs what is missing, builds everything and runs every test (this is what CI runs):
 #  1. the Qt-free build on the host itself (gcc 12 on Debian 12: engine, kernels, phidesk-cli);
 #  2. the full build with the QtTest suites (in the Debian 13 root on Debian 12);
-#  3. the engine suites again under AddressSanitizer + UBSan.
+#  3. the file readers under libFuzzer (clang, bounded time);
+#  4. the engine suites again under AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -16,6 +17,9 @@ fi
 cmake --preset headless >/dev/null
 cmake --build --preset headless
 ctest --preset headless
+
+echo "== libFuzzer: .phz and safetensors readers, 60 s each =="
+bash scripts/fuzz.sh 60
 
 echo "== sanitizers: ASan + UBSan, engine suites =="
 in_build_env bash -c 'cmake --preset sanitize >/dev/null && cmake --build --preset sanitize &&

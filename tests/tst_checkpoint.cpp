@@ -195,6 +195,7 @@ private slots:
             {R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
              24, {"overlap"}},
             {R"({"t":{"dtype":"F32","shape":[4],)", 16, {"invalid JSON"}},
+            {R"({"t":{"dtype":"F32","shape":[2e4704],"data_offsets":[0,16]}})", 16, {"invalid JSON"}},   // found by fuzz_safetensors
             {R"([1,2,3])", 0, {"not a JSON object"}},
             {R"({"t":{"dtype":"F32"}})", 0, {"tensor t", "data_offsets"}},
         };

@@ -10,7 +10,7 @@ namespace phidesk {
 nlohmann::json parse_json_text(std::string_view text, const std::string& source) {
     try {
         return nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {   // parse_error, and out_of_range for huge numbers
         throw Error(source + ": invalid JSON (" + e.what() + ")");
     }
 }

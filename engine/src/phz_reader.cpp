@@ -151,14 +151,28 @@ PhzHeader read_phz_header(const fs::path& path) {
     h.json = parse_json_text(text, src + " (header)");
     try {
         if (h.json.at("format") != "phz" || h.json.at("version") != kPhzVersion) throw Error(src + ": header is not a phz v1 header");
+        if (!h.json.at("config").is_object()) throw Error(src + ": header has no model config");
+        const json& tok = h.json.value("tokenizer", json());
+        if (!tok.is_null() && !(tok.is_object() && tok.contains("files") && tok["files"].is_object()))
+            throw Error(src + ": header's tokenizer entry is malformed");
+        if (tok.is_object())
+            for (const auto& [name, text] : tok["files"].items())
+                if (!text.is_string()) throw Error(src + ": tokenizer file " + name + " is not text");
         h.chunk_bytes = h.json.at("chunk_bytes").get<uint64_t>();
         if (h.chunk_bytes < 4096 || h.chunk_bytes > (64u << 20) || h.chunk_bytes % 2)
             throw Error(src + ": chunk_bytes " + std::to_string(h.chunk_bytes) + " out of range");
         std::set<std::string> names;
+        std::vector<std::pair<PhzChunk, const std::string*>> all;
         for (const json& t : h.json.at("tensors")) {
             h.tensors.push_back(parse_tensor(t, h, hoff, src));
             if (!names.insert(h.tensors.back().name).second) throw Error(src + ": tensor " + h.tensors.back().name + " appears twice");
         }
+        for (const PhzTensor& t : h.tensors)
+            for (const PhzChunk& c : t.chunks) all.emplace_back(c, &t.name);
+        std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.offset < b.first.offset; });
+        for (size_t i = 1; i < all.size(); ++i)   // frames never share bytes (bounds the declared sizes too)
+            if (all[i].first.offset < all[i - 1].first.offset + all[i - 1].first.size)
+                throw Error(src + ": chunks of tensors " + *all[i - 1].second + " and " + *all[i].second + " overlap");
     } catch (const json::exception& e) {
         throw Error(src + ": malformed header (" + e.what() + ")");
     }
@@ -174,8 +188,13 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
     std::vector<size_t> offset(h.tensors.size());
     size_t total = 0;
     for (size_t i = 0; i < h.tensors.size(); ++i) offset[i] = total, total += (h.tensors[i].raw_bytes + 63) / 64 * 64;
-    std::shared_ptr<uint8_t> mem(static_cast<uint8_t*>(::operator new[](std::max<size_t>(total, 64), std::align_val_t(64))),
-                                 [](uint8_t* p) { ::operator delete[](p, std::align_val_t(64)); });
+    std::shared_ptr<uint8_t> mem;
+    try {
+        mem.reset(static_cast<uint8_t*>(::operator new[](std::max<size_t>(total, 64), std::align_val_t(64))),
+                  [](uint8_t* p) { ::operator delete[](p, std::align_val_t(64)); });
+    } catch (const std::bad_alloc&) {
+        throw Error(f.path() + ": not enough memory for the model's " + std::to_string(total >> 20) + " MiB of weights");
+    }
     struct Job { size_t tensor, chunk; };
     std::vector<Job> jobs;
     for (size_t i = 0; i < h.tensors.size(); ++i)

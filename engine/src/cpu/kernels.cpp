@@ -1,5 +1,9 @@
 #include "kernels.h"
 
+#if PHIDESK_X86_KERNELS
+#include <cpuid.h>
+#endif
+
 #include "phidesk/error.h"
 
 namespace phidesk {
@@ -7,7 +11,10 @@ namespace phidesk {
 bool cpu_has_avx2() {
 #if PHIDESK_X86_KERNELS
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    // F16C through cpuid leaf 1 (ECX bit 29): not every compiler's builtin knows its name.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 #else
     return false;
 #endif
