@@ -12,14 +12,15 @@ Args::Args(int argc, char** argv, int first, std::set<std::string> flags) {
         std::string a = argv[i];
         if (a.rfind("--", 0) != 0 || a.size() < 3) throw Error("unexpected argument '" + a + "'");
         a = a.substr(2);
+        std::string name = a, value = "1";
         if (const size_t eq = a.find('='); eq != std::string::npos) {
-            values_[a.substr(0, eq)] = a.substr(eq + 1);
-        } else if (flags.count(a)) {
-            values_[a] = "1";
-        } else {
+            name = a.substr(0, eq), value = a.substr(eq + 1);
+        } else if (!flags.count(a)) {
             if (i + 1 >= argc) throw Error("option --" + a + " needs a value");
-            values_[a] = argv[++i];
+            value = argv[++i];
         }
+        values_[name] = value;
+        all_.emplace(name, value);
     }
 }
 
@@ -49,6 +50,27 @@ int Args::get_int(const std::string& name, int fallback) const {
     }
     if (end != v.size()) throw Error("option --" + name + " needs a whole number, not '" + v + "'");
     return x;
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+    if (!has(name)) return fallback;
+    const std::string& v = values_.at(name);
+    size_t end = 0;
+    double x = 0;
+    try {
+        x = std::stod(v, &end);
+    } catch (const std::exception&) {
+        end = std::string::npos;
+    }
+    if (end != v.size()) throw Error("option --" + name + " needs a number, not '" + v + "'");
+    return x;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    used_.insert(name);
+    std::vector<std::string> out;
+    for (auto [it, end] = all_.equal_range(name); it != end; ++it) out.push_back(it->second);
+    return out;
 }
 
 void Args::reject_unknown() const {

@@ -16,11 +16,15 @@ public:
     std::string get(const std::string& name) const;   // required: throws when missing
     std::string get(const std::string& name, const std::string& fallback) const;
     int get_int(const std::string& name, int fallback) const;
+    double get_double(const std::string& name, double fallback) const;
+    // Every value of an option that may be given several times (e.g. --stop).
+    std::vector<std::string> get_all(const std::string& name) const;
     // Throws naming any option given that none of the calls above asked for.
     void reject_unknown() const;
 
 private:
-    std::map<std::string, std::string> values_;
+    std::map<std::string, std::string> values_;          // the last value of each option
+    std::multimap<std::string, std::string> all_;         // every value, in order
     mutable std::set<std::string> used_;
 };
 

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.h"
+#include "cli_commands.h"
 #include "phidesk/backend.h"
 #include "phidesk/error.h"
 #include "phidesk/golden.h"
@@ -30,6 +31,16 @@
 #include "phidesk/version.h"
 
 namespace phidesk::cli {
+
+BackendOptions backend_options(const Args& a) {
+    BackendOptions o;
+    o.backend = a.get("backend", "cpu");
+    o.threads = a.get_int("threads", 0);
+    o.context = a.get_int("context", 0);
+    o.cpu_kernels = a.get("cpu-kernels", "");
+    return o;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -38,6 +49,13 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage = R"(usage: phidesk-cli COMMAND [options]
 
 commands:
+  generate --model PATH (--prompt TEXT | --file F | --prompt-ids 1,2,3) [--template qa|chat|code|raw]
+           [--max-tokens 256] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+           [--repeat-penalty R] [--repeat-window N] [--seed S] [--stop STR]... [--json]
+                                            stream the continuation (--temperature 0: greedy)
+  chat      --model PATH [--system TEXT] [sampling options]   interactive conversation on stdin
+  summarize --model PATH --file F [--length short|medium|bullets]
+                                            summary of a text of any length (progress on stderr)
   info    --model PATH [--verify]           config and tensor summary (.phz: compression ratios;
                                             --verify decompresses everything and checks every checksum)
   convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
@@ -69,15 +87,6 @@ PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.saf
 
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-BackendOptions backend_options(const Args& a) {
-    BackendOptions o;
-    o.backend = a.get("backend", "cpu");
-    o.threads = a.get_int("threads", 0);
-    o.context = a.get_int("context", 0);
-    o.cpu_kernels = a.get("cpu-kernels", "");
-    return o;
 }
 
 void print_config(const ModelConfig& c) {
@@ -415,10 +424,13 @@ int run(int argc, char** argv) {
         std::printf("phidesk-cli %s\n", kPhideskVersion);
         return 0;
     }
-    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify"});
+    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify", "json"});
     if (cmd == "info") return cmd_info(a);
     if (cmd == "convert") return cmd_convert(a);
     if (cmd == "synth") return cmd_synth(a);
+    if (cmd == "generate") return cmd_generate(a);
+    if (cmd == "chat") return cmd_chat(a);
+    if (cmd == "summarize") return cmd_summarize(a);
     if (cmd == "bench-load") return cmd_bench_load(a);
     if (cmd == "logits") return cmd_logits(a);
     if (cmd == "verify") return cmd_verify(a);

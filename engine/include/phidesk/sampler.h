@@ -1,0 +1,45 @@
+// Choosing the next token from logits: greedy, or temperature with top-k, top-p and min-p,
+// with a repetition penalty over recent tokens. Reproducible from its seed on one backend.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace phidesk {
+
+struct SamplerParams {
+    float temperature = 0.0f;     // <= 0: greedy (argmax, ties to the lowest id)
+    int top_k = 0;                // 0: off
+    float top_p = 1.0f;           // 1: off
+    float min_p = 0.0f;           // 0: off; keeps tokens with p >= min_p * p(best)
+    float repeat_penalty = 1.0f;  // 1: off; > 1 discourages tokens seen in the window
+    int repeat_window = 64;       // how many recent tokens the penalty looks at
+    uint64_t seed = 0;
+};
+
+// Sensible defaults per job for phi-2 (README explains them).
+enum class Job { Chat, Code, Summary };
+SamplerParams default_sampling(Job job);
+const char* job_name(Job job);
+
+class Sampler {
+public:
+    explicit Sampler(const SamplerParams& p);
+    // `logits` is modified in place (penalty, temperature). `recent` are the last tokens (context).
+    int32_t sample(std::span<float> logits, std::span<const int32_t> recent);
+    // The ids sampling would choose among, with their probabilities, highest first (for tests/UI).
+    std::vector<std::pair<int32_t, float>> candidates(std::span<float> logits, std::span<const int32_t> recent);
+    const SamplerParams& params() const { return p_; }
+
+private:
+    void filter(std::span<float> logits, std::span<const int32_t> recent);
+    SamplerParams p_;
+    std::mt19937_64 rng_;
+    std::vector<std::pair<int32_t, float>> cand_;   // reused: no allocation per token
+};
+
+int32_t argmax(std::span<const float> logits);
+
+}  // namespace phidesk
