@@ -109,6 +109,7 @@ int cmd_generate(const Args& a) {
         std::cout << out.dump() << "\n";
     } else {
         std::printf("\n");
+        std::fflush(stdout);
         print_stats(r);
     }
     return 0;

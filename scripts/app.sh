@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the main program. Until the desktop app lands
-# (issue 5/8) that is phidesk-cli: model summary, self-test against the reference goldens,
-# and a benchmark of the bundled demo model's architecture.
+# (issue 5/8) that is phidesk-cli on the demo model (a tiny model that recites fixed answers):
+# a question, a chat, and the self-test against the reference goldens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -9,6 +9,10 @@ bash scripts/setup.sh
 ref=$(cd .. && pwd)/shared/reference
 in_build_env bash -c 'cmake --preset default >/dev/null && cmake --build --preset default --target phidesk-cli'
 cli=build/default/app/phidesk-cli
-in_build_env "$cli" info --model "$ref/demo/phi-demo" | head -14
+demo="$ref/demo/phi-demo"
+echo "== phidesk-cli generate --template qa 'What is Phi-2?' (demo model) =="
+in_build_env "$cli" generate --model "$demo" --template qa --prompt "What is Phi-2?" --temperature 0
+echo "== phidesk-cli chat (demo model) =="
+printf 'Hi! Who are you?\nWhat is Phi-2?\n' | in_build_env "$cli" chat --model "$demo" --temperature 0
+echo "== phidesk-cli verify (reference model self-test) =="
 in_build_env "$cli" verify --model "$ref/models/tiny-phi2" --golden "$ref/models/tiny-phi2/golden.json"
-in_build_env "$cli" bench --model "$ref/demo/phi-demo" --prompt-tokens 128 --gen-tokens 64
