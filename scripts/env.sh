@@ -4,7 +4,7 @@ PHIDESK_ROOT=${PHIDESK_ROOT:-/var/cache/phidesk/trixie-root}
 # Everything the full build needs (in the trixie root, or natively on a new enough distribution).
 PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
     libzstd-dev nlohmann-json3-dev libpcre2-dev
-    qt6-base-dev libkf6syntaxhighlighting-dev)
+    qt6-base-dev libqt6sql6-sqlite libkf6syntaxhighlighting-dev)
 # The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
 PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev
     clang-14 libclang-rt-14-dev)   # clang: the libFuzzer targets

@@ -1,0 +1,36 @@
+// The user's settings (QSettings): last model, backend, threads, sampling per job and the
+// prompt format. The data lives here; the dialog only edits it.
+#pragma once
+#include <QObject>
+#include <QString>
+
+#include "engine_worker.h"
+#include "phidesk/sampler.h"
+
+namespace phidesk::ui {
+
+class AppSettings : public QObject {
+    Q_OBJECT
+public:
+    explicit AppSettings(QObject* parent = nullptr);
+
+    QString modelPath() const;
+    void setModelPath(const QString& path);
+    QString backend() const;   // auto, cpu, cuda
+    void setBackend(const QString& b);
+    int threads() const;       // 0: physical cores
+    void setThreads(int n);
+    GenerationSettings generation(Job job) const;
+    void setGeneration(Job job, const GenerationSettings& s);
+    QString promptFormatJson() const;   // PromptFormat as JSON ("" = defaults)
+    void setPromptFormatJson(const QString& json);   // validated; throws phidesk::Error
+    QString databasePath() const;
+
+signals:
+    void changed();
+};
+
+// The model to open when none is configured: the bundled demo model.
+QString bundledDemoModel();
+
+}  // namespace phidesk::ui
