@@ -7,6 +7,14 @@
 #include <QVariant>
 
 namespace phidesk::ui {
+namespace {
+
+// A null QString binds as SQL NULL; an empty text must be stored as ''.
+QVariant textValue(const QString& s) {
+    return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s);
+}
+
+}  // namespace
 
 ConversationStore::ConversationStore(const QString& path, QObject* parent)
     : QObject(parent), connection_(QUuid::createUuid().toString()), path_(path) {
@@ -96,13 +104,13 @@ void ConversationStore::touch(qint64 conversation) {
 qint64 ConversationStore::addMessage(qint64 conversation, const QString& role, const QString& text, bool complete) {
     qint64 id = 0;
     exec(QStringLiteral("INSERT INTO messages (conversation, role, text, complete) VALUES (?, ?, ?, ?)"),
-         {conversation, role, text, complete}, &id);
+         {conversation, role, textValue(text), complete}, &id);
     touch(conversation);
     return id;
 }
 
 void ConversationStore::updateMessage(qint64 id, const QString& text, bool complete) {
-    exec(QStringLiteral("UPDATE messages SET text = ?, complete = ? WHERE id = ?"), {text, complete, id});
+    exec(QStringLiteral("UPDATE messages SET text = ?, complete = ? WHERE id = ?"), {textValue(text), complete, id});
 }
 
 void ConversationStore::truncateFrom(qint64 conversation, qint64 id) {

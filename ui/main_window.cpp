@@ -110,7 +110,10 @@ void MainWindow::buildMenus() {
 }
 
 void MainWindow::showError(const QString& title, const QString& message) {
-    QMessageBox::warning(this, title, message);
+    // Not exec(): no nested event loop, the window keeps running while the message is shown.
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 void MainWindow::loadModel(const QString& path) {
