@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the main program. Until the desktop app lands
-# (issue 5/8) that is phidesk-cli on the demo model (a tiny model that recites fixed answers):
-# a question, a chat, and the self-test against the reference goldens.
+# Installs what is missing, builds, and runs PhiDesk: the desktop app when a display is
+# available (on the bundled demo model unless another model is configured), else phidesk-cli on
+# the demo model: a question, a chat, and the self-test against the reference goldens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/setup.sh
 ref=$(cd .. && pwd)/shared/reference
-in_build_env bash -c 'cmake --preset default >/dev/null && cmake --build --preset default --target phidesk-cli'
+in_build_env bash -c 'cmake --preset default >/dev/null && cmake --build --preset default --target phidesk phidesk-cli'
+if [ -n "${DISPLAY:-}" ] && [ -z "${PHIDESK_CLI_ONLY:-}" ]; then
+    in_build_env build/default/app/phidesk "$@"
+    exit $?
+fi
+echo "(no DISPLAY: showing phidesk-cli instead of the desktop app)"
 cli=build/default/app/phidesk-cli
 demo="$ref/demo/phi-demo"
 echo "== phidesk-cli generate --template qa 'What is Phi-2?' (demo model) =="

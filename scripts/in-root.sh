@@ -29,8 +29,12 @@ bind "$share"
     ln -sfn "$(readlink -f /usr/local/cuda)" "$PHIDESK_ROOT/usr/local/cuda"
 [ -d /tmp/.X11-unix ] && bind /tmp/.X11-unix
 cp -f /etc/resolv.conf "$PHIDESK_ROOT/etc/resolv.conf" 2>/dev/null || true
+xauth=
+if [ -n "${XAUTHORITY:-}" ] && [ -f "$XAUTHORITY" ]; then   # so a window can open on the host's display
+    cp -f "$XAUTHORITY" "$PHIDESK_ROOT/root/.Xauthority" && xauth=/root/.Xauthority
+fi
 
 chroot "$PHIDESK_ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    TERM="${TERM:-dumb}" LANG=C.UTF-8 DISPLAY="${DISPLAY:-}" CI="${CI:-}" QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-}" \
+    TERM="${TERM:-dumb}" LANG=C.UTF-8 DISPLAY="${DISPLAY:-}" XAUTHORITY="$xauth" CI="${CI:-}" QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-}" \
     CCACHE_DIR=/var/cache/ccache \
     bash -c 'cd "$1" && shift && exec "$@"' _ "$workdir" "$@"

@@ -251,6 +251,22 @@ private slots:
         QCOMPARE(converted.first().at(1).toString(), QString());
     }
 
+    void closing_during_generation_is_clean() {
+        auto w = std::make_unique<MainWindow>(db(QStringLiteral("close.sqlite")));
+        QVERIFY(loadDemo(*w));
+        QSignalSpy tokens(&w->engine(), &EngineBridge::token);
+        GenerationSettings s;
+        s.max_new_tokens = 2000;
+        s.stop_strings = {QStringLiteral("never")};
+        w->engine().complete(QStringLiteral("Instruct: What is zstd?\nOutput:"), s);
+        QVERIFY(tokens.wait(10000));
+        QElapsedTimer t;
+        t.start();
+        w.reset();   // the window goes while the worker is generating
+        qInfo("window destroyed %lld ms after a mid-answer close", t.elapsed());
+        QVERIFY(t.elapsed() < 2000);
+    }
+
     void summarize_reaches_n_of_n() {
         MainWindow w(db(QStringLiteral("sum.sqlite")));
         QVERIFY(loadDemo(w));

@@ -1,6 +1,7 @@
 #include "code_page.h"
 
 #include <QComboBox>
+#include <QEvent>
 #include <QFile>
 #include <QFileDialog>
 #include <QFontDatabase>
@@ -130,6 +131,14 @@ CodePage::CodePage(EngineBridge& engine, AppSettings& settings, KSyntaxHighlight
         QMessageBox::warning(this, tr("Code"), message);
     });
     setLanguage(QStringLiteral("C++"));
+}
+
+void CodePage::changeEvent(QEvent* e) {
+    QWidget::changeEvent(e);
+    if (e->type() == QEvent::PaletteChange) {   // follow the system's light/dark switch
+        highlighter_->setTheme(repo_.themeForPalette(palette()));
+        highlighter_->rehighlight();
+    }
 }
 
 void CodePage::setLanguage(const QString& name) {

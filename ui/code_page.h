@@ -41,6 +41,9 @@ signals:
     void suggestionFinished();
     void generationFinished();
 
+protected:
+    void changeEvent(QEvent* e) override;
+
 private:
     void markSuggestion();
     void insertResultCode();
