@@ -76,10 +76,11 @@ commands:
                                             JSON: compression ratio, .phz load vs safetensors read time, peak RSS
   bench-tokenizer --tokenizer PATH --file F [--runs 5]
                                             JSON: encode and decode MB/s on one thread (medians)
+  devices                                   backends compiled in, the CPU, every GPU (or why CUDA is unusable)
   --version, --help
 
 options for commands that run the model:
-  --backend cpu|auto    --threads N (default: physical cores)    --context N
+  --backend cpu|cuda|cuda:N|auto    --threads N (default: physical cores)    --context N
   --cpu-kernels portable|avx2 (default: the best this CPU runs)
 PATH for --tokenizer: tokenizer.json, a .phz model, or a folder with tokenizer.json or vocab.json + merges.txt.
 PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a sharded index).
@@ -318,6 +319,22 @@ int cmd_detokenize(const Args& a) {
     return 0;
 }
 
+int cmd_devices(const Args& a) {
+    a.reject_unknown();
+    std::string why;
+    const std::vector<DeviceInfo> gpus = gpu_devices(why);
+    std::string backends;
+    for (const std::string& b : compiled_backends()) backends += (backends.empty() ? "" : ", ") + b;
+    std::printf("backends compiled in: %s\n", backends.c_str());
+    std::printf("cpu: %d logical CPUs, kernels %s\n", int(std::thread::hardware_concurrency()),
+                best_cpu_kernels().c_str());
+    if (gpus.empty()) std::printf("CUDA unusable: %s\n", why.c_str());
+    for (const DeviceInfo& d : gpus)
+        std::printf("%s: %s, %.1f GiB (%.1f GiB free), compute capability %d.%d\n", d.id.c_str(), d.name.c_str(),
+                    double(d.total_bytes) / double(1 << 30), double(d.free_bytes) / double(1 << 30), d.major, d.minor);
+    return 0;
+}
+
 int cmd_synth(const Args& a) {
     const std::string preset = a.get("preset"), out = a.get("out"), dtype = a.get("dtype", "f16");
     const int seed = a.get_int("seed", 1);
@@ -428,6 +445,7 @@ int run(int argc, char** argv) {
     if (cmd == "info") return cmd_info(a);
     if (cmd == "convert") return cmd_convert(a);
     if (cmd == "synth") return cmd_synth(a);
+    if (cmd == "devices") return cmd_devices(a);
     if (cmd == "generate") return cmd_generate(a);
     if (cmd == "chat") return cmd_chat(a);
     if (cmd == "summarize") return cmd_summarize(a);

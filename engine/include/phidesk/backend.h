@@ -29,15 +29,37 @@ public:
     // `logits` receives vocab_size floats per returned position (the last one, or all).
     // Throws ContextFullError when they would not fit, Error for an id outside the vocabulary.
     virtual void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) = 0;
+
+    // Why this backend was chosen over a GPU ("auto" falling back), "" otherwise.
+    const std::string& note() const { return note_; }
+    void set_note(std::string n) { note_ = std::move(n); }
+
+private:
+    std::string note_;
 };
 
 struct BackendOptions {
-    std::string backend = "cpu";   // "cpu" (the only one until the CUDA backend lands)
+    std::string backend = "cpu";   // "cpu", "cuda", "cuda:N", or "auto" (a usable GPU, else the CPU)
     int threads = 0;               // 0: one per physical core
     int context = 0;               // 0: the model's max_position_embeddings
     std::string cpu_kernels;       // "" best available, or force "portable" / "avx2"
 };
 
+// Throws Error when the backend cannot be made (no GPU, out of memory, ...); "auto" then falls
+// back to the CPU and its description says why.
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& options);
+
+struct DeviceInfo {
+    std::string id;           // "cuda:0"
+    std::string name;
+    uint64_t total_bytes = 0, free_bytes = 0;
+    int major = 0, minor = 0; // compute capability
+};
+
+// The backends this build has ("cpu", "cuda"), and every GPU; `why` says why CUDA is unusable
+// when it is (not built in, no driver, no device).
+std::vector<std::string> compiled_backends();
+std::string best_cpu_kernels();   // the SIMD level the CPU backend uses here ("avx2", "portable")
+std::vector<DeviceInfo> gpu_devices(std::string& why);
 
 }  // namespace phidesk

@@ -40,7 +40,8 @@ public:
     CpuBackend(std::shared_ptr<const Model> model, const BackendOptions& o);
 
     std::string description() const override {
-        return std::string("cpu (") + kernels_.name + ", " + std::to_string(pool_.size()) + " threads)";
+        std::string d = std::string("cpu (") + kernels_.name + ", " + std::to_string(pool_.size()) + " threads)";
+        return note().empty() ? d : d + "; no GPU: " + note();
     }
     Precision precision() const override { return Precision::F32; }
     int context_length() const override { return cache_.context; }

@@ -1,0 +1,269 @@
+// The Phi forward pass on an NVIDIA GPU: weights resident in fp16, activations and the KV cache
+// in fp32, cuBLAS (fp16 inputs, fp32 accumulation) for every matrix product.
+#include "cuda_backend.h"
+
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cuda_ops.cuh"
+#include "phidesk/error.h"
+#include "phidesk/model.h"
+#include "quantize.h"
+
+namespace phidesk::cuda {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+    if (e != cudaSuccess) {
+        if (e == cudaErrorMemoryAllocation) throw Error(std::string("GPU out of memory (") + what + ")");
+        throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+    }
+}
+
+void check(cublasStatus_t e, const char* what) {
+    if (e != CUBLAS_STATUS_SUCCESS) throw Error(std::string("cuBLAS: ") + what + " failed (status " + std::to_string(int(e)) + ")");
+}
+
+// Device memory that frees itself.
+template <class T>
+struct DeviceBuffer {
+    T* p = nullptr;
+    size_t n = 0;
+    DeviceBuffer() = default;
+    explicit DeviceBuffer(size_t count) : n(count) { check(cudaMalloc(&p, std::max<size_t>(count, 1) * sizeof(T)), "cudaMalloc"); }
+    DeviceBuffer(DeviceBuffer&& o) noexcept : p(std::exchange(o.p, nullptr)), n(o.n) {}
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+        std::swap(p, o.p), std::swap(n, o.n);
+        return *this;
+    }
+    ~DeviceBuffer() { if (p) cudaFree(p); }
+};
+
+// A 2-D weight as fp16 on the device (any stored dtype is converted on the host, one row
+// block at a time, so the host never holds a second copy of the model).
+DeviceBuffer<half> upload_matrix(const TensorView& t, cudaStream_t s) {
+    const int64_t rows = t.rows(), cols = t.cols();
+    DeviceBuffer<half> d(size_t(rows * cols));
+    if (t.dtype == DType::F16) {
+        check(cudaMemcpyAsync(d.p, t.data, size_t(rows * cols) * 2, cudaMemcpyHostToDevice, s), "upload");
+        check(cudaStreamSynchronize(s), "upload");
+        return d;
+    }
+    const int64_t block = std::max<int64_t>(1, (int64_t(1) << 22) / cols);   // ~8 MB of fp16 at a time
+    std::vector<float> row(static_cast<size_t>(cols));
+    std::vector<half> buf(static_cast<size_t>(block * cols));
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        const int64_t n = std::min(block, rows - r0);
+        for (int64_t r = 0; r < n; ++r) {
+            row_to_f32(t, r0 + r, row.data());
+            for (int64_t i = 0; i < cols; ++i) buf[size_t(r * cols + i)] = __float2half(row[size_t(i)]);
+        }
+        check(cudaMemcpy(d.p + r0 * cols, buf.data(), size_t(n * cols) * 2, cudaMemcpyHostToDevice), "upload");
+    }
+    return d;
+}
+
+DeviceBuffer<float> upload_vector(const TensorView& t) {
+    std::vector<float> v(size_t(t.numel()));
+    TensorView as_row = t;
+    as_row.shape = {1, t.numel()};
+    row_to_f32(as_row, 0, v.data());
+    DeviceBuffer<float> d(v.size());
+    check(cudaMemcpy(d.p, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "upload");
+    return d;
+}
+
+struct Linear {
+    DeviceBuffer<half> w;   // [out, in]
+    DeviceBuffer<float> b;  // [out]
+    int out = 0, in = 0;
+};
+
+Linear upload_linear(const TensorView& w, const TensorView& b, cudaStream_t s) {
+    return {upload_matrix(w, s), upload_vector(b), int(w.rows()), int(w.cols())};
+}
+
+struct Layer {
+    DeviceBuffer<float> ln_w, ln_b;
+    Linear q, k, v, dense, fc1, fc2;
+    DeviceBuffer<float> k_cache, v_cache;   // [context, kv_heads*head_dim]
+};
+
+constexpr int kMaxBatch = 256;
+
+class CudaBackend final : public Backend {
+public:
+    CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& o, int device);
+    ~CudaBackend() override {
+        cublasDestroy(blas_);
+        cudaStreamDestroy(stream_);
+    }
+    std::string description() const override { return description_; }
+    Precision precision() const override { return Precision::F16; }
+    int context_length() const override { return context_; }
+    int cached_tokens() const override { return n_past_; }
+    void truncate(int n) override { n_past_ = std::clamp(n, 0, n_past_); }
+    void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) override;
+
+private:
+    // y[n, out] = x16[n, in] . W^T (fp32 result; bias added by the caller's kernel)
+    void matmul(const Linear& l, const half* x16, float* y, int n);
+    void forward(int n, float* host_logits, bool all_logits);
+
+    std::shared_ptr<const Model> model_;
+    const ModelConfig& c_;
+    int device_, context_;
+    std::string description_;
+    cudaStream_t stream_{};
+    cublasHandle_t blas_{};
+    DeviceBuffer<half> embed_;
+    std::vector<Layer> layers_;
+    DeviceBuffer<float> final_ln_w_, final_ln_b_;
+    Linear lm_head_;
+    DeviceBuffer<int> ids_;
+    DeviceBuffer<float> x_, q_, k_, v_, a_, m_, f_, logits_;
+    DeviceBuffer<half> h16_, att16_, f16_;
+    int n_past_ = 0;
+};
+
+CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& o, int device)
+    : model_(std::move(model)), c_(model_->config()), device_(device) {
+    if (o.context < 0 || o.context > c_.max_positions)
+        throw Error("context " + std::to_string(o.context) + " exceeds the model's max_position_embeddings");
+    context_ = o.context ? o.context : c_.max_positions;
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+    check(cublasCreate(&blas_), "cublasCreate");
+    check(cublasSetStream(blas_, stream_), "cublasSetStream");
+    const ModelWeights& w = model_->weights();
+    embed_ = upload_matrix(w.embed, stream_);
+    const size_t kv = size_t(c_.num_kv_heads) * c_.head_dim;
+    for (const LayerWeights& L : w.layers) {
+        Layer d;
+        d.ln_w = upload_vector(L.ln_w), d.ln_b = upload_vector(L.ln_b);
+        d.q = upload_linear(L.q_w, L.q_b, stream_), d.k = upload_linear(L.k_w, L.k_b, stream_);
+        d.v = upload_linear(L.v_w, L.v_b, stream_), d.dense = upload_linear(L.dense_w, L.dense_b, stream_);
+        d.fc1 = upload_linear(L.fc1_w, L.fc1_b, stream_), d.fc2 = upload_linear(L.fc2_w, L.fc2_b, stream_);
+        d.k_cache = DeviceBuffer<float>(size_t(context_) * kv);
+        d.v_cache = DeviceBuffer<float>(size_t(context_) * kv);
+        layers_.push_back(std::move(d));
+    }
+    final_ln_w_ = upload_vector(w.final_ln_w), final_ln_b_ = upload_vector(w.final_ln_b);
+    lm_head_ = upload_linear(w.lm_head_w, w.lm_head_b, stream_);
+    const size_t B = kMaxBatch, H = size_t(c_.hidden_size), I = size_t(c_.intermediate_size);
+    ids_ = DeviceBuffer<int>(B);
+    x_ = DeviceBuffer<float>(B * H), q_ = DeviceBuffer<float>(B * H), a_ = DeviceBuffer<float>(B * H), m_ = DeviceBuffer<float>(B * H);
+    k_ = DeviceBuffer<float>(B * kv), v_ = DeviceBuffer<float>(B * kv);
+    f_ = DeviceBuffer<float>(B * I);
+    h16_ = DeviceBuffer<half>(B * std::max(H, I)), att16_ = DeviceBuffer<half>(B * H), f16_ = DeviceBuffer<half>(B * I);
+    logits_ = DeviceBuffer<float>(B * size_t(c_.vocab_size));
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
+    description_ = std::string("cuda:") + std::to_string(device_) + " (" + prop.name + ", fp16)";
+}
+
+void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
+    const float one = 1.0f, zero = 0.0f;
+    // Row-major Y[n,out] = X[n,in] W[out,in]^T is column-major Y^T = W^T(as stored, transposed) X^T.
+    check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, l.out, n, l.in, &one, l.w.p, CUDA_R_16F, l.in, x16, CUDA_R_16F, l.in,
+                       &zero, y, CUDA_R_32F, l.out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+          "GemmEx");
+}
+
+void CudaBackend::eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) {
+    const int64_t n = int64_t(tokens.size());
+    if (n == 0) throw Error("eval: no tokens");
+    if (n_past_ + n > context_)
+        throw ContextFullError("context full: " + std::to_string(n_past_) + " cached + " + std::to_string(n) +
+                               " new tokens exceed the context of " + std::to_string(context_));
+    for (int32_t id : tokens)
+        if (id < 0 || id >= c_.vocab_size) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    const size_t V = size_t(c_.vocab_size);
+    const bool all = which == LogitsFor::All;
+    logits.resize(all ? size_t(n) * V : V);
+    for (int64_t start = 0; start < n; start += kMaxBatch) {
+        const int m = int(std::min<int64_t>(kMaxBatch, n - start));
+        check(cudaMemcpyAsync(ids_.p, tokens.data() + start, size_t(m) * 4, cudaMemcpyHostToDevice, stream_), "ids");
+        const bool last = start + m == n;
+        forward(m, all ? logits.data() + size_t(start) * V : (last ? logits.data() : nullptr), all);
+    }
+}
+
+// One batch of n tokens at positions n_past_... (ids already on the device).
+void CudaBackend::forward(int n, float* host_logits, bool all_logits) {
+    const int H = c_.hidden_size, I = c_.intermediate_size, KV = c_.num_kv_heads * c_.head_dim;
+    cudaStream_t s = stream_;
+    embed_rows(ids_.p, embed_.p, x_.p, n, H, s);
+    for (Layer& L : layers_) {
+        layer_norm_to_half(x_.p, L.ln_w.p, L.ln_b.p, c_.layer_norm_eps, h16_.p, n, H, s);
+        matmul(L.q, h16_.p, q_.p, n);
+        add_bias(q_.p, L.q.b.p, n, H, s);
+        matmul(L.k, h16_.p, k_.p, n);
+        add_bias(k_.p, L.k.b.p, n, KV, s);
+        matmul(L.v, h16_.p, v_.p, n);
+        add_bias(v_.p, L.v.b.p, n, KV, s);
+        rope(q_.p, n, c_.num_heads, c_.head_dim, c_.rotary_dim, n_past_, c_.rope_theta, s);
+        rope(k_.p, n, c_.num_kv_heads, c_.head_dim, c_.rotary_dim, n_past_, c_.rope_theta, s);
+        check(cudaMemcpyAsync(L.k_cache.p + size_t(n_past_) * KV, k_.p, size_t(n) * KV * 4, cudaMemcpyDeviceToDevice, s), "kv");
+        check(cudaMemcpyAsync(L.v_cache.p + size_t(n_past_) * KV, v_.p, size_t(n) * KV * 4, cudaMemcpyDeviceToDevice, s), "kv");
+        attention_to_half(q_.p, L.k_cache.p, L.v_cache.p, att16_.p, n, n_past_, c_.num_heads, c_.num_kv_heads, c_.head_dim, s);
+        matmul(L.dense, att16_.p, a_.p, n);
+        add_bias(a_.p, L.dense.b.p, n, H, s);
+        matmul(L.fc1, h16_.p, f_.p, n);
+        add_bias_gelu_to_half(f_.p, L.fc1.b.p, f16_.p, n, I, s);
+        matmul(L.fc2, f16_.p, m_.p, n);
+        add_bias(m_.p, L.fc2.b.p, n, H, s);
+        add_residuals(x_.p, a_.p, m_.p, (long long)n * H, s);   // parallel residual: x + attn + mlp
+    }
+    check(cudaGetLastError(), "kernel launch");
+    n_past_ += n;
+    if (!host_logits) return;
+    const int first = all_logits ? 0 : n - 1, rows = n - first;
+    layer_norm_to_half(x_.p + size_t(first) * H, final_ln_w_.p, final_ln_b_.p, c_.layer_norm_eps, h16_.p, rows, H, s);
+    matmul(lm_head_, h16_.p, logits_.p, rows);
+    add_bias(logits_.p, lm_head_.b.p, rows, c_.vocab_size, s);
+    check(cudaMemcpyAsync(host_logits, logits_.p, size_t(rows) * c_.vocab_size * 4, cudaMemcpyDeviceToHost, s), "logits");
+    check(cudaStreamSynchronize(s), "forward");
+}
+
+}  // namespace
+
+std::vector<DeviceInfo> devices(std::string& why) {
+    std::vector<DeviceInfo> out;
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        why = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+        cudaGetLastError();   // clear it
+        return out;
+    }
+    if (count == 0) why = "no CUDA device";
+    for (int d = 0; d < count; ++d) {
+        cudaDeviceProp p{};
+        if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
+        size_t free = 0, total = 0;
+        if (cudaSetDevice(d) == cudaSuccess) cudaMemGetInfo(&free, &total);
+        out.push_back({"cuda:" + std::to_string(d), p.name, uint64_t(p.totalGlobalMem), uint64_t(free), p.major, p.minor});
+    }
+    return out;
+}
+
+std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& o, int device) {
+    std::string why;
+    const std::vector<DeviceInfo> all = devices(why);
+    if (all.empty()) throw Error("no usable CUDA GPU (" + why + ")");
+    if (device < 0 || device >= int(all.size()))
+        throw Error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(all.size()) + " found)");
+    if (all[size_t(device)].major < 8)
+        throw Error(all[size_t(device)].name + " (compute capability " + std::to_string(all[size_t(device)].major) + "." +
+                    std::to_string(all[size_t(device)].minor) + ") is too old; this build of PhiDesk needs 8.0 or newer");
+    return std::make_unique<CudaBackend>(std::move(model), o, device);
+}
+
+}  // namespace phidesk::cuda

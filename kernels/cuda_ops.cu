@@ -1,0 +1,160 @@
+#include "cuda_ops.cuh"
+
+#include <cfloat>
+
+namespace phidesk::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ float block_sum(float v, float* shared) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    const int warps = (blockDim.x + 31) / 32;
+    v = threadIdx.x < warps ? shared[threadIdx.x] : 0.0f;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (threadIdx.x == 0) shared[0] = v;
+    __syncthreads();
+    v = shared[0];
+    __syncthreads();
+    return v;
+}
+
+__device__ float block_max(float v, float* shared) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    const int warps = (blockDim.x + 31) / 32;
+    v = threadIdx.x < warps ? shared[threadIdx.x] : -FLT_MAX;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (threadIdx.x == 0) shared[0] = v;
+    __syncthreads();
+    v = shared[0];
+    __syncthreads();
+    return v;
+}
+
+__global__ void embed_rows_kernel(const int* ids, const half* table, float* x, int dim) {
+    const int t = blockIdx.x;
+    const half* row = table + size_t(ids[t]) * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) x[size_t(t) * dim + i] = __half2float(row[i]);
+}
+
+__global__ void layer_norm_kernel(const float* x, const float* w, const float* b, float eps, half* y, int dim) {
+    __shared__ float shared[32];
+    const float* xr = x + size_t(blockIdx.x) * dim;
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) sum += xr[i];
+    const float mean = block_sum(sum, shared) / dim;
+    float var = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) var += (xr[i] - mean) * (xr[i] - mean);
+    const float inv = rsqrtf(block_sum(var, shared) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        y[size_t(blockIdx.x) * dim + i] = __float2half((xr[i] - mean) * inv * w[i] + b[i]);
+}
+
+__global__ void add_bias_kernel(float* y, const float* bias, long long count, int dim) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i < count) y[i] += bias[i % dim];
+}
+
+__device__ float gelu_new(float x) {
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+__global__ void add_bias_gelu_kernel(const float* y, const float* bias, half* out, long long count, int dim) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i < count) out[i] = __float2half(gelu_new(y[i] + bias[i % dim]));
+}
+
+__global__ void rope_kernel(float* x, int heads, int head_dim, int rotary_dim, int pos0, float theta) {
+    const int t = blockIdx.x, half_rot = rotary_dim / 2;
+    for (int k = threadIdx.x; k < heads * half_rot; k += blockDim.x) {
+        const int h = k / half_rot, i = k % half_rot;
+        // As transformers computes it in float32: inv_freq = theta^(-2i/rotary_dim).
+        const float inv_freq = 1.0f / powf(theta, float(2 * i) / float(rotary_dim));
+        float s, c;
+        sincosf(float(pos0 + t) * inv_freq, &s, &c);
+        float* v = x + (size_t(t) * heads + h) * head_dim;
+        const float a = v[i], b = v[i + half_rot];
+        v[i] = a * c - b * s;
+        v[i + half_rot] = b * c + a * s;
+    }
+}
+
+// One block per (token, head). Scores for all visible positions live in dynamic shared memory.
+__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, half* out, int pos0, int heads,
+                                 int kv_heads, int head_dim) {
+    extern __shared__ float scores[];
+    __shared__ float shared[32];
+    const int t = blockIdx.x / heads, h = blockIdx.x % heads, kvh = h / (heads / kv_heads);
+    const int positions = pos0 + t + 1;
+    const size_t q_stride = size_t(heads) * head_dim, kv_stride = size_t(kv_heads) * head_dim;
+    const float* qv = q + t * q_stride + size_t(h) * head_dim;
+    const float scale = rsqrtf(float(head_dim));
+    float local_max = -FLT_MAX;
+    for (int j = threadIdx.x; j < positions; j += blockDim.x) {
+        const float* kv = k_cache + j * kv_stride + size_t(kvh) * head_dim;
+        float d = 0.0f;
+        for (int i = 0; i < head_dim; ++i) d += qv[i] * kv[i];
+        scores[j] = d * scale;
+        local_max = fmaxf(local_max, scores[j]);
+    }
+    const float max = block_max(local_max, shared);
+    float local_sum = 0.0f;
+    for (int j = threadIdx.x; j < positions; j += blockDim.x) local_sum += (scores[j] = __expf(scores[j] - max));
+    const float inv = 1.0f / block_sum(local_sum, shared);
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
+        float acc = 0.0f;
+        for (int j = 0; j < positions; ++j) acc += scores[j] * v_cache[j * kv_stride + size_t(kvh) * head_dim + i];
+        out[t * q_stride + size_t(h) * head_dim + i] = __float2half(acc * inv);
+    }
+}
+
+__global__ void add_residuals_kernel(float* x, const float* a, const float* m, long long count) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i < count) x[i] += a[i] + m[i];
+}
+
+unsigned blocks_for(long long count) { return unsigned((count + kThreads - 1) / kThreads); }
+
+}  // namespace
+
+void embed_rows(const int* ids, const half* table, float* x, int n, int dim, cudaStream_t s) {
+    embed_rows_kernel<<<n, kThreads, 0, s>>>(ids, table, x, dim);
+}
+
+void layer_norm_to_half(const float* x, const float* w, const float* b, float eps, half* y16, int n, int dim, cudaStream_t s) {
+    layer_norm_kernel<<<n, kThreads, 0, s>>>(x, w, b, eps, y16, dim);
+}
+
+void add_bias(float* y, const float* bias, int n, int dim, cudaStream_t s) {
+    const long long count = (long long)n * dim;
+    add_bias_kernel<<<blocks_for(count), kThreads, 0, s>>>(y, bias, count, dim);
+}
+
+void add_bias_gelu_to_half(const float* y, const float* bias, half* y16, int n, int dim, cudaStream_t s) {
+    const long long count = (long long)n * dim;
+    add_bias_gelu_kernel<<<blocks_for(count), kThreads, 0, s>>>(y, bias, y16, count, dim);
+}
+
+void rope(float* x, int n, int heads, int head_dim, int rotary_dim, int pos0, float theta, cudaStream_t s) {
+    rope_kernel<<<n, 128, 0, s>>>(x, heads, head_dim, rotary_dim, pos0, theta);
+}
+
+void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, int pos0, int heads,
+                       int kv_heads, int head_dim, cudaStream_t s) {
+    const size_t shared = sizeof(float) * size_t(pos0 + n);
+    attention_kernel<<<n * heads, 128, shared, s>>>(q, k_cache, v_cache, out16, pos0, heads, kv_heads, head_dim);
+}
+
+void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s) {
+    add_residuals_kernel<<<blocks_for(count), kThreads, 0, s>>>(x, a, m, count);
+}
+
+}  // namespace phidesk::cuda

@@ -1,0 +1,24 @@
+// The forward pass's GPU kernels, named after the math they do. Activations are float32;
+// matrices go to cuBLAS as fp16 with fp32 accumulation. Shapes are [tokens, features].
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace phidesk::cuda {
+
+// x[t] = embedding row ids[t] (fp16 table -> fp32)
+void embed_rows(const int* ids, const half* table, float* x, int n, int dim, cudaStream_t s);
+// y16[t] = LayerNorm(x[t]) * w + b, statistics in fp32
+void layer_norm_to_half(const float* x, const float* w, const float* b, float eps, half* y16, int n, int dim, cudaStream_t s);
+// y[t, o] += bias[o]; with gelu, also writes gelu(y) as fp16 to y16 (the next matrix's input)
+void add_bias(float* y, const float* bias, int n, int dim, cudaStream_t s);
+void add_bias_gelu_to_half(const float* y, const float* bias, half* y16, int n, int dim, cudaStream_t s);
+// Rotate-half RoPE on the first rotary_dim dims of each head, positions pos0 + t
+void rope(float* x, int n, int heads, int head_dim, int rotary_dim, int pos0, float theta, cudaStream_t s);
+// out16[t, h] = softmax(q[t, h] . K[0..pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax
+void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, int pos0, int heads,
+                       int kv_heads, int head_dim, cudaStream_t s);
+// x += a + m
+void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s);
+
+}  // namespace phidesk::cuda
