@@ -27,6 +27,7 @@
 #include "phidesk/model.h"
 #include "phidesk/phz.h"
 #include "phidesk/synth.h"
+#include "phidesk/machine_bench.h"
 #include "phidesk/tokenizer.h"
 #include "phidesk/version.h"
 
@@ -64,8 +65,10 @@ commands:
                                             JSON: last-position logits and top-K of every position
   verify  --model PATH --golden FILE [--tolerance T]
                                             check against a reference golden.json; exit 1 on mismatch
-  bench   --model PATH [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
-                                            JSON: load time, prefill and decode tokens/s, peak RSS
+  bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
+                                            JSON: load time, prefill and decode tokens/s, GB/s, GFLOP/s, peak RSS
+  bench-memory [--threads N] [--mb 1024]    JSON: this machine's read bandwidth (GB/s)
+  bench-flops  [--threads N]                JSON: this machine's fp32 FMA peak (GFLOP/s)
   tokenize   --tokenizer PATH [--file F] [--special-as-text]
                                             JSON array of ids of the text (stdin without --file)
   detokenize --tokenizer PATH [--skip-special]
@@ -221,7 +224,8 @@ double median(std::vector<double> v) {
 int cmd_bench(const Args& a) {
     const int prompt = a.get_int("prompt-tokens", 128), gen = a.get_int("gen-tokens", 64), runs = a.get_int("runs", 3);
     const auto t0 = Clock::now();
-    const auto model = Model::load(a.get("model"));
+    const auto model = a.has("synth") ? synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"))
+                                      : Model::load(a.get("model"));
     auto backend = make_backend(model, backend_options(a));
     const double load_s = seconds_since(t0);
     a.reject_unknown();
@@ -247,6 +251,14 @@ int cmd_bench(const Args& a) {
     }
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
+    // What one token costs: every matrix is read once (the embedding only one row) and each of
+    // its weights takes one multiply-add.
+    uint64_t streamed = 0, macs = 0;
+    for (const auto& [name, t] : model->tensors()) {
+        const bool embedding = t == &model->weights().embed;
+        streamed += embedding ? t->nbytes() / uint64_t(t->rows()) : t->nbytes();
+        if (t->shape.size() == 2 && !embedding) macs += uint64_t(t->numel());
+    }
     json out = {{"model", model->path().string()},
                 {"backend", backend->description()},
                 {"prompt_tokens", prompt},
@@ -256,6 +268,11 @@ int cmd_bench(const Args& a) {
                 {"prefill_tokens_per_second", median(prefill)},
                 {"decode_tokens_per_second", median(decode)},
                 {"weight_bytes", model->weight_bytes()},
+                {"bytes_streamed_per_token", streamed},
+                {"decode_gb_per_second", median(decode) * double(streamed) / 1e9},
+                {"prefill_gflops", median(prefill) * 2.0 * double(macs) / 1e9},
+                {"kv_cache_bytes", uint64_t(2) * model->config().num_layers * uint64_t(backend->context_length()) *
+                                       model->config().num_kv_heads * model->config().head_dim * 4},
                 {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -316,6 +333,25 @@ int cmd_detokenize(const Args& a) {
     int unknown = 0;
     std::cout << tok.decode(parse_id_list(read_all(std::cin)), skip, &unknown);
     if (unknown) std::fprintf(stderr, "phidesk-cli: %d id(s) have no token and were dropped\n", unknown);
+    return 0;
+}
+
+int cmd_bench_memory(const Args& a) {
+    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    const int mb = a.get_int("mb", 1024), runs = a.get_int("runs", 5);
+    a.reject_unknown();
+    const double gbs = measure_read_bandwidth(threads, size_t(mb) << 20, runs);
+    std::cout << json{{"read_gb_per_second", gbs}, {"threads", threads}, {"buffer_mb", mb}, {"runs", runs},
+                      {"kernels", best_cpu_kernels()}}.dump(2) << "\n";
+    return 0;
+}
+
+int cmd_bench_flops(const Args& a) {
+    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    const int runs = a.get_int("runs", 5);
+    a.reject_unknown();
+    std::cout << json{{"fma_gflops", measure_fma_peak(threads, runs)}, {"threads", threads}, {"runs", runs},
+                      {"kernels", best_cpu_kernels()}}.dump(2) << "\n";
     return 0;
 }
 
@@ -446,6 +482,8 @@ int run(int argc, char** argv) {
     if (cmd == "convert") return cmd_convert(a);
     if (cmd == "synth") return cmd_synth(a);
     if (cmd == "devices") return cmd_devices(a);
+    if (cmd == "bench-memory") return cmd_bench_memory(a);
+    if (cmd == "bench-flops") return cmd_bench_flops(a);
     if (cmd == "generate") return cmd_generate(a);
     if (cmd == "chat") return cmd_chat(a);
     if (cmd == "summarize") return cmd_summarize(a);

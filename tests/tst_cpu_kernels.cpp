@@ -117,6 +117,43 @@ private slots:
 
     void quantized_rows_data() { levels_data(); }
 
+    // The fused dots (decode) give exactly the bits of dequantize-then-dot (prefill), and the
+    // three-row kernel exactly those of three dots: a token's logits do not depend on batching.
+    void fused_dots_equal_dequantize_then_dot() {
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        const std::string name = level.toStdString();
+        const CpuKernels& k = select_cpu_kernels(name);
+        for (int64_t cols : {int64_t(32), int64_t(160), int64_t(2560), int64_t(2592)}) {
+            const int64_t rows = 3;
+            const std::vector<float> w = random_vector(size_t(rows * cols), 5), x = random_vector(size_t(cols), 6);
+            const TensorView f32{"w", DType::F32, {rows, cols}, w.data(), nullptr};
+            std::vector<float> row(static_cast<size_t>(cols));
+            for (DType d : {DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
+                const std::vector<uint8_t> payload = is_quantized(d) ? quantize(d, f32) : convert_float(d, f32);
+                const size_t ns = scale_count(d, rows, cols);
+                const TensorView t{"w", d, {rows, cols}, payload.data() + 2 * ns, reinterpret_cast<const uint16_t*>(payload.data())};
+                for (int64_t r = 0; r < rows; ++r) {
+                    row_to_f32(t, r, row.data());
+                    const float want = k.dot(row.data(), x.data(), cols);
+                    const uint8_t* p = static_cast<const uint8_t*>(t.data) + value_bytes(d, r, cols);
+                    float got = 0;
+                    if (d == DType::F16) got = k.dot_f16(reinterpret_cast<const uint16_t*>(p), x.data(), cols);
+                    if (d == DType::BF16) got = k.dot_bf16(reinterpret_cast<const uint16_t*>(p), x.data(), cols);
+                    if (d == DType::Q8) got = k.dot_q8(reinterpret_cast<const int8_t*>(p), f16_to_f32(t.scales[r]), x.data(), cols);
+                    if (d == DType::Q4) got = k.dot_q4(p, t.scales + r * (cols / kQ4Group), x.data(), cols);
+                    QVERIFY2(got == want, qPrintable(QString("%1 x %2: %3 vs %4").arg(dtype_name(d)).arg(cols).arg(got).arg(want)));
+                }
+            }
+            const float* three[3] = {w.data(), w.data() + cols, w.data() + 2 * cols};
+            float out[3];
+            k.dot_3rows(three, x.data(), cols, out);
+            for (int r = 0; r < 3; ++r) QCOMPARE(out[r], k.dot(three[r], x.data(), cols));
+        }
+    }
+
+    void fused_dots_equal_dequantize_then_dot_data() { levels_data(); }
+
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));
     }

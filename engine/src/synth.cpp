@@ -1,6 +1,7 @@
 #include "phidesk/synth.h"
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -8,6 +9,8 @@
 
 #include "phidesk/error.h"
 #include "phidesk/tensor.h"
+#include "model_build.h"
+#include "quantize.h"
 
 namespace phidesk {
 namespace fs = std::filesystem;
@@ -85,6 +88,34 @@ void fill(std::vector<uint16_t>& out, const Spec& s, uint64_t seed, bool bf16) {
 }
 
 }  // namespace
+
+std::shared_ptr<const Model> synthetic_model(const ModelConfig& c, uint64_t seed, const std::string& quant) {
+    if (quant != "f16" && quant != "int8" && quant != "int4") throw Error("--quant must be f16, int8 or int4");
+    auto storage = std::make_shared<std::vector<std::vector<uint8_t>>>();
+    std::map<std::string, TensorView> tensors;
+    std::vector<uint16_t> buf;
+    for (const Spec& s : tensor_specs(c)) {
+        int64_t n = 1;
+        for (int64_t d : s.shape) n *= d;
+        buf.resize(size_t(n));
+        fill(buf, s, seed, false);
+        TensorView t{s.name, DType::F16, s.shape, buf.data(), nullptr};
+        const bool quantize_it = quant != "f16" && s.shape.size() == 2 && s.name != "model.embed_tokens.weight";
+        if (quantize_it) {
+            const DType q = quant == "int8" ? DType::Q8 : DType::Q4;
+            storage->push_back(quantize(q, t));
+            const uint8_t* p = storage->back().data();
+            t.dtype = q;
+            t.scales = reinterpret_cast<const uint16_t*>(p);
+            t.data = p + 2 * scale_count(q, t.rows(), t.cols());
+        } else {
+            storage->emplace_back(reinterpret_cast<const uint8_t*>(buf.data()), reinterpret_cast<const uint8_t*>(buf.data() + n));
+            t.data = storage->back().data();
+        }
+        tensors.emplace(s.name, t);
+    }
+    return make_model(c, tensors, "synthetic " + quant, "synthetic", storage);
+}
 
 std::vector<std::string> synth_presets() {
     std::vector<std::string> out;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,10 @@ std::vector<std::string> synth_presets();
 // or BF16; reproducible from `seed`. Uses all cores.
 void write_synthetic_checkpoint(const ModelConfig& c, uint64_t seed, const std::string& dtype,
                                 const std::filesystem::path& out_dir);
+
+class Model;
+// The same random weights, made in memory: F16, or with the matrices (not the embedding)
+// quantized to "int8" / "int4" as a .phz conversion would.
+std::shared_ptr<const Model> synthetic_model(const ModelConfig& c, uint64_t seed, const std::string& quant);
 
 }  // namespace phidesk

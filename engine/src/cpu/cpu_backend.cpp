@@ -85,7 +85,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
       cx_{pool_, kernels_, nullptr},
       cache_(c_.num_layers, resolve_context(c_, o.context), int64_t(c_.num_kv_heads) * c_.head_dim) {
-    const int64_t row = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);
+    const int64_t row = 3 * std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // see linear()
     scratch_mem_.resize(size_t(pool_.size()) * size_t(row + cache_.context));
     for (int t = 0; t < pool_.size(); ++t) {
         float* base = scratch_mem_.data() + size_t(t) * size_t(row + cache_.context);

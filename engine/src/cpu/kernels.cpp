@@ -20,7 +20,7 @@ bool cpu_has_avx2() {
 #endif
 }
 
-const CpuKernels& select_cpu_kernels(const std::string& forced) {
+const CpuKernels& select_cpu_kernels(std::string_view forced) {
     if (forced == "portable") return kPortableKernels;
     if (forced == "avx2" || forced.empty()) {
 #if PHIDESK_X86_KERNELS
@@ -29,7 +29,7 @@ const CpuKernels& select_cpu_kernels(const std::string& forced) {
         if (forced.empty()) return kPortableKernels;
         throw Error("CPU kernels 'avx2' requested, but this CPU lacks AVX2, FMA or F16C");
     }
-    throw Error("unknown CPU kernel level '" + forced + "' (portable or avx2)");
+    throw Error("unknown CPU kernel level '" + std::string(forced) + "' (portable or avx2)");
 }
 
 }  // namespace phidesk

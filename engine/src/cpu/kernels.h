@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace phidesk {
 
@@ -14,13 +15,27 @@ struct CpuKernels {
     void (*q8_to_f32)(const int8_t* q, float scale, float* dst, int64_t n);
     // n a multiple of kQ4Group; one fp16 scale per group.
     void (*q4_to_f32)(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n);
+    // Dot products straight from the stored row (decode: the weights stream once, no row buffer).
+    // Each sums in exactly the order `dot` does over the dequantized row, so a token gives the
+    // same bits whether it runs alone (decode) or in a batch (prefill).
+    float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
+    float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
+    float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);
+    float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n);
+    // out[r] = dot(w[r], x) for 3 rows at once (prefill: x is loaded once for three rows).
+    void (*dot_3rows)(const float* const w[3], const float* x, int64_t n, float out[3]);
+    // Machine benchmarks: sum of a buffer (read bandwidth), and `iterations` rounds of independent FMAs.
+    float (*sum)(const float* x, int64_t n);
+    float (*fma_loop)(int64_t iterations);   // performs iterations * kFmaLoopFlops flops
 };
+
+inline constexpr int64_t kFmaLoopFlops = 12 * 8 * 2;   // 12 vectors of 8 lanes, multiply + add
 
 extern const CpuKernels kPortableKernels;
 extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when cpu_has_avx2()
 
 bool cpu_has_avx2();
 // "" picks the best level this CPU runs; a name forces that level (Error if unavailable).
-const CpuKernels& select_cpu_kernels(const std::string& forced);
+const CpuKernels& select_cpu_kernels(std::string_view forced);
 
 }  // namespace phidesk

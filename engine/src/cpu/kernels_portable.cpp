@@ -5,15 +5,20 @@
 namespace phidesk {
 namespace {
 
-float dot(const float* a, const float* b, int64_t n) {
-    // Eight partial sums: the same association as the SIMD kernels, so levels agree closely.
+// Eight partial sums: the same association as the SIMD kernels' lanes. `load(i)` gives weight i.
+template <class Load>
+float dot_by(Load load, const float* x, int64_t n) {
     float s[8] = {};
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
+        for (int j = 0; j < 8; ++j) s[j] += load(i + j) * x[i + j];
     float total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; ++i) total += a[i] * b[i];
+    for (; i < n; ++i) total += load(i) * x[i];
     return total;
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+    return dot_by([a](int64_t i) { return a[i]; }, b, n);
 }
 
 void axpy(float a, const float* x, float* y, int64_t n) {
@@ -43,8 +48,51 @@ void q4_row(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n) {
     }
 }
 
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+    return dot_by([w](int64_t i) { return f16_to_f32(w[i]); }, x, n);
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+    return dot_by([w](int64_t i) { return bf16_to_f32(w[i]); }, x, n);
+}
+
+float dot_q8(const int8_t* w, float scale, const float* x, int64_t n) {
+    return dot_by([w, scale](int64_t i) { return float(w[i]) * scale; }, x, n);
+}
+
+float dot_q4(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n) {
+    return dot_by([w, scales](int64_t i) {
+        const uint8_t b = w[i / 2];
+        return float(int(i % 2 ? b >> 4 : b & 0xF) - 8) * f16_to_f32(scales[i / kQ4Group]);
+    }, x, n);
+}
+
+void dot_3rows(const float* const w[3], const float* x, int64_t n, float out[3]) {
+    for (int r = 0; r < 3; ++r) out[r] = dot(w[r], x, n);
+}
+
+float sum(const float* x, int64_t n) {
+    float s[8] = {};
+    for (int64_t i = 0; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) s[j] += x[i + j];
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+float fma_loop(int64_t iterations) {
+    float a[12][8];
+    for (int v = 0; v < 12; ++v)
+        for (int j = 0; j < 8; ++j) a[v][j] = float(v + j);
+    for (int64_t k = 0; k < iterations; ++k)
+        for (int v = 0; v < 12; ++v)
+            for (int j = 0; j < 8; ++j) a[v][j] = a[v][j] * 0.999f + 0.001f;
+    float s = 0.0f;
+    for (int v = 0; v < 12; ++v) s += a[v][0];
+    return s;
+}
+
 }  // namespace
 
-const CpuKernels kPortableKernels = {"portable", dot, axpy, f16_row, bf16_row, q8_row, q4_row};
+const CpuKernels kPortableKernels = {"portable", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
+                                     dot_bf16,   dot_q8, dot_q4, dot_3rows, sum,      fma_loop};
 
 }  // namespace phidesk

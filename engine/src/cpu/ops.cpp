@@ -40,17 +40,47 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
     return buf;
 }
 
+// One output of W . x straight from the stored row (no row buffer: the decode path).
+static float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const float* x) {
+    const int64_t in = W.shape[1];
+    switch (W.dtype) {
+    case DType::F32: return k.dot(static_cast<const float*>(W.data) + o * in, x, in);
+    case DType::F16: return k.dot_f16(static_cast<const uint16_t*>(W.data) + o * in, x, in);
+    case DType::BF16: return k.dot_bf16(static_cast<const uint16_t*>(W.data) + o * in, x, in);
+    case DType::Q8: return k.dot_q8(static_cast<const int8_t*>(W.data) + o * in, f16_to_f32(W.scales[o]), x, in);
+    case DType::Q4: return k.dot_q4(static_cast<const uint8_t*>(W.data) + o * in / 2, W.scales + o * (in / kQ4Group), x, in);
+    }
+    return 0.0f;
+}
+
 void linear(CpuContext& cx, const TensorView& W, const float* bias, const float* x, int64_t n, float* y,
             Epilogue act) {
     const int64_t out = W.shape[0], in = W.shape[1];
-    // Threads split the output rows: each weight row is converted once and used for all n tokens.
-    cx.pool.parallel_for(out, [&](int64_t begin, int64_t end, int thread) {
-        for (int64_t o = begin; o < end; ++o) {
-            const float* row = weight_row(cx.k, W, o, cx.scratch[thread].row);
-            for (int64_t t = 0; t < n; ++t) {
-                float v = cx.k.dot(row, x + t * in, in) + bias[o];
-                y[t * out + o] = act == Epilogue::GeluNew ? gelu_new(v) : v;
+    // Threads split the output rows in blocks of three. A few tokens (decode) read each weight
+    // once straight from memory; a batch (prefill) converts three rows to float32 once and
+    // runs every token against them. Both sum in the same order, so results are identical.
+    constexpr int64_t kRows = 3;
+    cx.pool.parallel_for((out + kRows - 1) / kRows, [&](int64_t begin, int64_t end, int thread) {
+        float* buf = cx.scratch[thread].row;
+        for (int64_t b = begin; b < end; ++b) {
+            const int64_t o0 = b * kRows, rows = std::min(kRows, out - o0);
+            if (n < 3 || rows < kRows) {
+                for (int64_t o = o0; o < o0 + rows; ++o)
+                    for (int64_t t = 0; t < n; ++t) y[t * out + o] = dot_row(cx.k, W, o, x + t * in);
+            } else {
+                const float* w[kRows];
+                for (int64_t r = 0; r < kRows; ++r) w[r] = weight_row(cx.k, W, o0 + r, buf + r * in);
+                float three[kRows];
+                for (int64_t t = 0; t < n; ++t) {
+                    cx.k.dot_3rows(w, x + t * in, in, three);
+                    for (int64_t r = 0; r < kRows; ++r) y[t * out + o0 + r] = three[r];
+                }
             }
+            for (int64_t t = 0; t < n; ++t)
+                for (int64_t o = o0; o < o0 + rows; ++o) {
+                    const float v = y[t * out + o] + bias[o];
+                    y[t * out + o] = act == Epilogue::GeluNew ? gelu_new(v) : v;
+                }
         }
     });
 }

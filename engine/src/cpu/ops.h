@@ -9,7 +9,7 @@
 
 namespace phidesk {
 
-// Per-thread scratch: one weight row as float32, and attention scores over the context.
+// Per-thread scratch: three weight rows as float32, and attention scores over the context.
 struct ThreadScratch {
     float* row;
     float* scores;

@@ -11,10 +11,25 @@ ThreadPool::ThreadPool(int threads) {
     for (int i = 1; i < std::max(threads, 1); ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
+namespace {
+
+// A few microseconds to a millisecond of polling (PAUSE takes 10-140 cycles): long enough to bridge the gap between two operations of
+// one forward pass, short enough not to burn a core while the model is idle.
+constexpr int kSpins = 5000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -31,30 +46,44 @@ void ThreadPool::run(int64_t n, Task task, void* ctx) {
         if (n > 0) task(ctx, 0, n, 0);
         return;
     }
+    task_ = task, ctx_ = ctx, n_ = n;
+    pending_.store(int(workers_.size()), std::memory_order_relaxed);
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        task_ = task, ctx_ = ctx, n_ = n;
-        pending_ = int(workers_.size());
-        ++generation_;
+        std::lock_guard<std::mutex> lock(mutex_);   // a worker about to sleep sees the new generation
+        generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     run_range(0);
+    for (int i = 0; i < kSpins; ++i) {
+        if (pending_.load(std::memory_order_acquire) == 0) return;
+        cpu_relax();
+    }
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
 }
 
 void ThreadPool::worker(int index) {
     uint64_t seen = 0;
     for (;;) {
-        {
-            std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
+        bool ready = false;
+        for (int i = 0; i < kSpins && !ready; ++i) {
+            ready = generation_.load(std::memory_order_acquire) != seen;
+            if (!ready) cpu_relax();
         }
+        if (!ready) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (stop_) return;
+        }
+        seen = generation_.load(std::memory_order_acquire);
         run_range(index);
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (--pending_ == 0) done_.notify_one();
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_.notify_one();
+        }
     }
 }
 

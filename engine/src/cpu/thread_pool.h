@@ -1,6 +1,8 @@
 // A persistent pool of worker threads: created once per backend, woken per operation, so a
-// decode step creates no threads and allocates nothing.
+// decode step creates no threads and allocates nothing. Workers spin briefly before sleeping,
+// because a forward pass issues hundreds of short operations back to back.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -34,8 +36,8 @@ private:
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_, done_;
-    uint64_t generation_ = 0;
-    int pending_ = 0;
+    std::atomic<uint64_t> generation_{0};   // bumped per operation; publishes task_, ctx_, n_
+    std::atomic<int> pending_{0};           // workers still running the current operation
     bool stop_ = false;
     Task task_ = nullptr;
     void* ctx_ = nullptr;
