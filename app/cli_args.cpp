@@ -38,32 +38,30 @@ std::string Args::get(const std::string& name, const std::string& fallback) cons
     return has(name) ? values_.at(name) : fallback;
 }
 
-int Args::get_int(const std::string& name, int fallback) const {
-    if (!has(name)) return fallback;
-    const std::string& v = values_.at(name);
+// The whole value as a number (std::stoi / std::stod), or an error naming the option.
+template <class T, class Parse>
+T parse_option(const std::string& name, const std::string& v, Parse parse, const char* kind) {
     size_t end = 0;
-    int x = 0;
+    T x{};
     try {
-        x = std::stoi(v, &end);
+        x = parse(v, &end);
     } catch (const std::exception&) {
         end = std::string::npos;
     }
-    if (end != v.size()) throw Error("option --" + name + " needs a whole number, not '" + v + "'");
+    if (end != v.size()) throw Error("option --" + name + " needs " + kind + ", not '" + v + "'");
     return x;
+}
+
+int Args::get_int(const std::string& name, int fallback) const {
+    if (!has(name)) return fallback;
+    return parse_option<int>(name, values_.at(name), [](const std::string& v, size_t* e) { return std::stoi(v, e); },
+                             "a whole number");
 }
 
 double Args::get_double(const std::string& name, double fallback) const {
     if (!has(name)) return fallback;
-    const std::string& v = values_.at(name);
-    size_t end = 0;
-    double x = 0;
-    try {
-        x = std::stod(v, &end);
-    } catch (const std::exception&) {
-        end = std::string::npos;
-    }
-    if (end != v.size()) throw Error("option --" + name + " needs a number, not '" + v + "'");
-    return x;
+    return parse_option<double>(name, values_.at(name), [](const std::string& v, size_t* e) { return std::stod(v, e); },
+                                "a number");
 }
 
 std::vector<std::string> Args::get_all(const std::string& name) const {
