@@ -69,10 +69,7 @@ DeviceBuffer<half> upload_matrix(const TensorView& t, cudaStream_t s) {
 }
 
 DeviceBuffer<float> upload_vector(const TensorView& t) {
-    std::vector<float> v(size_t(t.numel()));
-    TensorView as_row = t;
-    as_row.shape = {1, t.numel()};
-    row_to_f32(as_row, 0, v.data());
+    const std::vector<float> v = to_floats(t);
     DeviceBuffer<float> d(v.size());
     check(cudaMemcpy(d.p, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "upload");
     return d;

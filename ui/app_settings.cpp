@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "phidesk/error.h"
-#include "phidesk/prompt.h"
 
 namespace phidesk::ui {
 namespace {
@@ -66,12 +65,19 @@ QString AppSettings::promptFormatJson() const {
     return QSettings().value(QStringLiteral("prompt/format")).toString();
 }
 
+PromptFormat AppSettings::promptFormat() const {
+    return promptFormatFromJson(promptFormatJson());
+}
+
+PromptFormat promptFormatFromJson(const QString& text) {
+    if (text.trimmed().isEmpty()) return {};
+    const nlohmann::json j = nlohmann::json::parse(text.toStdString(), nullptr, false);
+    if (j.is_discarded()) throw Error("the prompt format is not valid JSON");
+    return PromptFormat::from_json(j);   // throws naming a bad field
+}
+
 void AppSettings::setPromptFormatJson(const QString& text) {
-    if (!text.trimmed().isEmpty()) {
-        nlohmann::json j = nlohmann::json::parse(text.toStdString(), nullptr, false);
-        if (j.is_discarded()) throw Error("the prompt format is not valid JSON");
-        PromptFormat::from_json(j);   // throws naming a bad field
-    }
+    promptFormatFromJson(text);   // validate before storing
     QSettings().setValue(QStringLiteral("prompt/format"), text.trimmed());
     emit changed();
 }

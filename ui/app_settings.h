@@ -5,6 +5,7 @@
 #include <QString>
 
 #include "engine_worker.h"
+#include "phidesk/prompt.h"
 #include "phidesk/sampler.h"
 
 namespace phidesk::ui {
@@ -23,12 +24,16 @@ public:
     GenerationSettings generation(Job job) const;
     void setGeneration(Job job, const GenerationSettings& s);
     QString promptFormatJson() const;   // PromptFormat as JSON ("" = defaults)
+    PromptFormat promptFormat() const;
     void setPromptFormatJson(const QString& json);   // validated; throws phidesk::Error
     QString databasePath() const;
 
 signals:
     void changed();
 };
+
+// PromptFormat from its JSON text ("" = the defaults); throws phidesk::Error naming the problem.
+PromptFormat promptFormatFromJson(const QString& json);
 
 // The model to open when none is configured: the bundled demo model.
 QString bundledDemoModel();

@@ -15,7 +15,12 @@ ChatController::ChatController(EngineBridge& engine, ConversationStore& store, A
 void ChatController::open(qint64 conversation) {
     if (generating()) stop();
     conversation_ = conversation;
+    reload();
     emit changed();
+}
+
+void ChatController::reload() {
+    messages_ = store_.messages(conversation_);
 }
 
 void ChatController::newConversation() {
@@ -24,7 +29,7 @@ void ChatController::newConversation() {
 
 QString ChatController::markdown() const {
     QString md;
-    for (const Message& m : store_.messages(conversation_)) {
+    for (const Message& m : messages_) {
         const bool user = m.role == QLatin1String("user");
         md += QStringLiteral("#### %1\n\n%2\n\n").arg(user ? tr("You") : tr("Assistant"), m.text);
         if (!user && !m.complete && m.id != answer_id_) md += tr("*(stopped)*") + QStringLiteral("\n\n");
@@ -33,9 +38,14 @@ QString ChatController::markdown() const {
 }
 
 QString ChatController::lastUserMessage() const {
-    const QVector<Message> all = store_.messages(conversation_);
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
+    for (auto it = messages_.rbegin(); it != messages_.rend(); ++it)
         if (it->role == QLatin1String("user")) return it->text;
+    return {};
+}
+
+QString ChatController::lastAnswer() const {
+    for (auto it = messages_.rbegin(); it != messages_.rend(); ++it)
+        if (it->role == QLatin1String("assistant")) return it->text;
     return {};
 }
 
@@ -50,13 +60,14 @@ void ChatController::send(const QString& text) {
 void ChatController::ask(const QString& text) {
     History history;
     QString pendingUser;
-    const QVector<Message> all = store_.messages(conversation_);
-    for (int i = 0; i + 1 < all.size(); ++i) {   // all but the new user message
-        if (all[i].role == QLatin1String("user")) pendingUser = all[i].text;
-        else history.append({pendingUser, all[i].text});
+    reload();
+    for (int i = 0; i + 1 < messages_.size(); ++i) {   // all but the new user message
+        if (messages_[i].role == QLatin1String("user")) pendingUser = messages_[i].text;
+        else history.append({pendingUser, messages_[i].text});
     }
     answer_.clear();
     answer_id_ = store_.addMessage(conversation_, QStringLiteral("assistant"), QString(), false);
+    messages_.append({answer_id_, QStringLiteral("assistant"), QString(), false});
     request_ = engine_.chat(QString(), history, text, settings_.generation(Job::Chat), settings_.promptFormatJson());
     emit generatingChanged(true);
     emit changed();
@@ -68,7 +79,7 @@ void ChatController::stop() {
 
 void ChatController::regenerate() {
     if (generating()) return;
-    const QVector<Message> all = store_.messages(conversation_);
+    const QVector<Message> all = messages_;
     if (all.size() < 2 || all.last().role != QLatin1String("assistant")) return;
     store_.truncateFrom(conversation_, all.last().id);
     ask(all[all.size() - 2].text);
@@ -76,7 +87,7 @@ void ChatController::regenerate() {
 
 void ChatController::editLastAndResend(const QString& text) {
     if (generating() || text.trimmed().isEmpty()) return;
-    const QVector<Message> all = store_.messages(conversation_);
+    const QVector<Message> all = messages_;
     for (int i = all.size() - 1; i >= 0; --i) {
         if (all[i].role != QLatin1String("user")) continue;
         store_.truncateFrom(conversation_, all[i].id);
@@ -89,6 +100,7 @@ void ChatController::editLastAndResend(const QString& text) {
 void ChatController::onToken(quint64 id, const QString& delta) {
     if (id != request_) return;
     answer_ += delta;
+    messages_.last().text = answer_;
     store_.updateMessage(answer_id_, answer_, false);   // saved per token: a crash keeps the answer so far
     emit changed();
 }
@@ -98,6 +110,8 @@ void ChatController::onFinished(quint64 id, const QString& text, const QString& 
     QString reply = text;
     if (reply.startsWith(QLatin1Char(' '))) reply.remove(0, 1);   // the template's space after "Assistant:"
     store_.updateMessage(answer_id_, reply, stop != QLatin1String("cancelled"));
+    messages_.last().text = reply;
+    messages_.last().complete = stop != QLatin1String("cancelled");
     request_ = 0;
     answer_id_ = 0;
     if (turnsLeftOut > 0)
@@ -111,6 +125,7 @@ void ChatController::onFinished(quint64 id, const QString& text, const QString& 
 void ChatController::onFailed(quint64 id, const QString& message) {
     if (id != request_) return;
     store_.updateMessage(answer_id_, answer_, false);
+    messages_.last().complete = false;
     request_ = 0;
     answer_id_ = 0;
     emit generatingChanged(false);

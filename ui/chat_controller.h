@@ -23,6 +23,7 @@ public:
     void regenerate();                          // drop the last answer and ask again
     void editLastAndResend(const QString& text); // replace the last user message and everything after it
     QString lastUserMessage() const;
+    QString lastAnswer() const;
     bool generating() const { return request_ != 0; }
     QString markdown() const;                    // the conversation, for the view
 
@@ -37,11 +38,13 @@ private:
     void onToken(quint64 id, const QString& delta);
     void onFinished(quint64 id, const QString& text, const QString& stop, int turnsLeftOut);
     void onFailed(quint64 id, const QString& message);
+    void reload();   // messages_ from the store, after it changed shape
 
     EngineBridge& engine_;
     ConversationStore& store_;
     AppSettings& settings_;
     qint64 conversation_ = 0;
+    QVector<Message> messages_;   // the open conversation; the store is where it persists
     quint64 request_ = 0;
     qint64 answer_id_ = 0;
     QString answer_;

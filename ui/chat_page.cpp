@@ -108,8 +108,7 @@ void ChatPage::newConversation() {
 }
 
 void ChatPage::copyLastAnswer() {
-    const QStringList parts = chat_.markdown().split(QStringLiteral("#### "));
-    if (!parts.isEmpty()) QApplication::clipboard()->setText(parts.last().section(QLatin1Char('\n'), 2).trimmed());
+    QApplication::clipboard()->setText(chat_.lastAnswer());
 }
 
 void ChatPage::refreshList() {

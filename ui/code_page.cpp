@@ -24,18 +24,8 @@
 #include "markdown_view.h"
 #include "phidesk/prompt.h"
 
-#include <nlohmann/json.hpp>
 
 namespace phidesk::ui {
-namespace {
-
-PromptFormat format_of(const AppSettings& s) {
-    const QString json = s.promptFormatJson();
-    return json.isEmpty() ? PromptFormat{} : PromptFormat::from_json(nlohmann::json::parse(json.toStdString()));
-}
-
-}  // namespace
-
 CodePage::CodePage(EngineBridge& engine, AppSettings& settings, KSyntaxHighlighting::Repository& repo, QWidget* parent)
     : QWidget(parent), engine_(engine), settings_(settings), repo_(repo) {
     editor_ = new QPlainTextEdit;
@@ -170,7 +160,7 @@ void CodePage::completeAtCursor() {
     if (prefix.isEmpty()) return;
     completing_ = true;
     complete_->setEnabled(false);
-    request_ = engine_.complete(QString::fromStdString(code_prompt(format_of(settings_), prefix.toStdString())),
+    request_ = engine_.complete(QString::fromStdString(code_prompt(settings_.promptFormat(), prefix.toStdString())),
                                 settings_.generation(Job::Code));
 }
 
@@ -216,7 +206,7 @@ void CodePage::generateFromDescription() {
     result_->setMarkdownText(QString());
     insert_->setEnabled(false);
     generate_->setEnabled(false);
-    const PromptFormat f = format_of(settings_);
+    const PromptFormat f = settings_.promptFormat();
     request_ = engine_.complete(QString::fromStdString(phidesk::render(f.code_from_description, {{"question", description_->text().toStdString()}})),
                                 settings_.generation(Job::Code));
 }

@@ -1,8 +1,8 @@
 #include "engine_worker.h"
 
-#include <QFileInfo>
+#include "app_settings.h"
 
-#include <nlohmann/json.hpp>
+#include <QFileInfo>
 
 #include "phidesk/backend.h"
 #include "phidesk/chat.h"
@@ -13,11 +13,6 @@
 
 namespace phidesk::ui {
 namespace {
-
-PromptFormat format_from(const QString& json) {
-    if (json.isEmpty()) return {};
-    return PromptFormat::from_json(nlohmann::json::parse(json.toStdString()));
-}
 
 QString q(const std::string& s) { return QString::fromStdString(s); }
 
@@ -78,7 +73,7 @@ void EngineWorker::chat(quint64 id, const QString& system, const History& histor
                         const GenerationSettings& s, const QString& formatJson) {
     if (!ready(id)) return;
     try {
-        ChatSession session(*gen_, format_from(formatJson), system.toStdString());
+        ChatSession session(*gen_, promptFormatFromJson(formatJson), system.toStdString());
         std::vector<ChatTurn> turns;
         for (const auto& [user, reply] : history) turns.emplace_back(user.toStdString(), reply.toStdString());
         session.set_turns(std::move(turns));
@@ -110,7 +105,7 @@ void EngineWorker::summarize(quint64 id, const QString& text, int length, const 
         SummarizeOptions o;
         o.generation = options(s);
         o.length = SummaryLength(length);
-        const SummaryResult r = phidesk::summarize(*gen_, format_from(formatJson), text.toStdString(), o,
+        const SummaryResult r = phidesk::summarize(*gen_, promptFormatFromJson(formatJson), text.toStdString(), o,
                                                    [&](const SummaryProgress& p) { emit summaryProgress(id, p.level, p.chunk, p.chunks); },
                                                    cancel_.get());
         emit summaryFinished(id, q(r.text), r.cancelled);

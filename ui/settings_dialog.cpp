@@ -31,11 +31,6 @@ QDoubleSpinBox* spin(double lo, double hi, double step, double value) {
     return s;
 }
 
-PromptFormat current_format(const AppSettings& s) {
-    const QString json = s.promptFormatJson();
-    return json.isEmpty() ? PromptFormat{} : PromptFormat::from_json(nlohmann::json::parse(json.toStdString()));
-}
-
 }  // namespace
 
 SettingsDialog::SettingsDialog(AppSettings& settings, QWidget* parent) : QDialog(parent), settings_(settings) {
@@ -44,7 +39,7 @@ SettingsDialog::SettingsDialog(AppSettings& settings, QWidget* parent) : QDialog
     for (int i = 0; i < 3; ++i)
         tabs->addTab(jobPage(kJobs[i], jobs_[i]), i == 0 ? tr("Chat") : i == 1 ? tr("Code") : tr("Summary"));
 
-    const PromptFormat f = current_format(settings_);
+    const PromptFormat f = settings_.promptFormat();
     user_ = new QLineEdit(QString::fromStdString(f.user_name));
     assistant_ = new QLineEdit(QString::fromStdString(f.assistant_name));
     format_ = new QPlainTextEdit(QString::fromStdString(f.to_json().dump(2)));

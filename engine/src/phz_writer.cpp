@@ -50,14 +50,9 @@ Payload payload_for(const std::string& name, const TensorView& t, const std::str
 
 // The tokenizer files of the folder, checked by building a tokenizer from them.
 json tokenizer_files(const fs::path& dir) {
-    json files = json::object();
-    for (const char* name : kTokenizerFiles) {
-        if (!fs::exists(dir / name)) continue;
-        std::ifstream in(dir / name, std::ios::binary);
-        files[name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    const std::map<std::string, std::string> files = read_tokenizer_files(dir);
     if (files.empty()) return nullptr;
-    Tokenizer::load(dir);   // a malformed tokenizer fails the conversion, not a later load
+    Tokenizer::from_files(files, dir.string());   // a malformed tokenizer fails the conversion, not a later load
     return {{"files", files}};
 }
 

@@ -76,6 +76,14 @@ std::vector<uint8_t> convert_float(DType to, const TensorView& t) {
     return out;
 }
 
+std::vector<float> to_floats(const TensorView& t) {
+    TensorView one_row = t;
+    one_row.shape = {1, t.numel()};
+    std::vector<float> out(size_t(t.numel()));
+    row_to_f32(one_row, 0, out.data());
+    return out;
+}
+
 void row_to_f32(const TensorView& t, int64_t r, float* out) {
     const int64_t c = t.cols();
     const uint8_t* base = static_cast<const uint8_t*>(t.data) + value_bytes(t.dtype, r, c);

@@ -14,5 +14,7 @@ std::vector<uint8_t> convert_float(DType to, const TensorView& w);
 
 // Row `r` of any 2-D tensor as float32 (portable conversions; for conversion, not inference).
 void row_to_f32(const TensorView& t, int64_t r, float* out);
+// A whole (small) tensor as float32: biases and LayerNorm parameters.
+std::vector<float> to_floats(const TensorView& t);
 
 }  // namespace phidesk

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 #include "phidesk/error.h"
 
@@ -43,8 +42,10 @@ void Sampler::filter(std::span<float> logits, std::span<const int32_t> recent) {
     if (p_.repeat_penalty != 1.0f) {
         // CTRL-style: divide positive logits, multiply negative ones, once per distinct token.
         const size_t from = recent.size() > size_t(p_.repeat_window) ? recent.size() - size_t(p_.repeat_window) : 0;
-        std::unordered_set<int32_t> seen(recent.begin() + std::ptrdiff_t(from), recent.end());
-        for (int32_t id : seen) {
+        seen_.assign(recent.begin() + std::ptrdiff_t(from), recent.end());
+        std::sort(seen_.begin(), seen_.end());
+        seen_.erase(std::unique(seen_.begin(), seen_.end()), seen_.end());
+        for (int32_t id : seen_) {
             if (id < 0 || size_t(id) >= logits.size()) continue;
             float& l = logits[size_t(id)];
             l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;

@@ -131,10 +131,14 @@ Tokenizer Tokenizer::load(const fs::path& path) {
         return from_files(tok["files"].get<std::map<std::string, std::string>>(), path.string());
     }
     if (fs::is_regular_file(path)) return from_json_text(read_text(path), path.string());
+    return from_files(read_tokenizer_files(path), path.string());
+}
+
+std::map<std::string, std::string> read_tokenizer_files(const fs::path& dir) {
     std::map<std::string, std::string> files;
     for (const char* name : kTokenizerFiles)
-        if (fs::exists(path / name)) files[name] = read_text(path / name);
-    return from_files(files, path.string());
+        if (fs::exists(dir / name)) files[name] = read_text(dir / name);
+    return files;
 }
 
 }  // namespace phidesk

@@ -38,6 +38,7 @@ private:
     SamplerParams p_;
     std::mt19937_64 rng_;
     std::vector<std::pair<int32_t, float>> cand_;   // reused: no allocation per token
+    std::vector<int32_t> seen_;                     // distinct recent tokens, reused too
 };
 
 int32_t argmax(std::span<const float> logits);

@@ -24,6 +24,9 @@ enum class SpecialText {
     AsText,   // encoded as ordinary characters (the app's mode for anything the user typed or pasted)
 };
 
+// The tokenizer files present in a folder (names from kTokenizerFiles), by name, with their text.
+std::map<std::string, std::string> read_tokenizer_files(const std::filesystem::path& dir);
+
 class Tokenizer {
 public:
     // `path`: a tokenizer.json file, a .phz model, or a folder with tokenizer.json, or with

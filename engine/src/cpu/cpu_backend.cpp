@@ -9,26 +9,12 @@
 #include "ops.h"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
+#include "quantize.h"
 
 namespace phidesk {
 namespace {
 
 constexpr int kMaxBatch = 64;   // prompt tokens processed per pass (bounds activation memory)
-
-std::vector<float> to_floats(const TensorView& t) {
-    if (is_quantized(t.dtype)) throw Error("tensor " + t.name + ": vectors cannot be quantized");
-    std::vector<float> out(size_t(t.numel()));
-    const uint16_t* h = static_cast<const uint16_t*>(t.data);
-    for (size_t i = 0; i < out.size(); ++i) {
-        switch (t.dtype) {
-        case DType::F32: out[i] = static_cast<const float*>(t.data)[i]; break;
-        case DType::F16: out[i] = f16_to_f32(h[i]); break;
-        case DType::BF16: out[i] = bf16_to_f32(h[i]); break;
-        default: break;
-        }
-    }
-    return out;
-}
 
 // Biases and LayerNorm parameters as float32 (small; the matrices stay as stored).
 struct LayerVectors {

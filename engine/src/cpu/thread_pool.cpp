@@ -28,7 +28,7 @@ inline void cpu_relax() {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
+        stop_.store(true, std::memory_order_relaxed);   // published by the generation bump
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
@@ -74,11 +74,8 @@ void ThreadPool::worker(int index) {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         }
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (stop_) return;
-        }
         seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load(std::memory_order_relaxed)) return;
         run_range(index);
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             std::lock_guard<std::mutex> lock(mutex_);

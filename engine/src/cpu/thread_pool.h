@@ -38,7 +38,7 @@ private:
     std::condition_variable wake_, done_;
     std::atomic<uint64_t> generation_{0};   // bumped per operation; publishes task_, ctx_, n_
     std::atomic<int> pending_{0};           // workers still running the current operation
-    bool stop_ = false;
+    std::atomic<bool> stop_{false};
     Task task_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_ = 0;
