@@ -252,13 +252,15 @@ int cmd_bench(const Args& a) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     // What one token costs: every matrix is read once (the embedding only one row) and each of
-    // its weights takes one multiply-add.
+    // its weights takes one multiply-add. A prompt runs lm_head for its last token only.
     uint64_t streamed = 0, macs = 0;
     for (const auto& [name, t] : model->tensors()) {
         const bool embedding = t == &model->weights().embed;
         streamed += embedding ? t->nbytes() / uint64_t(t->rows()) : t->nbytes();
         if (t->shape.size() == 2 && !embedding) macs += uint64_t(t->numel());
     }
+    const double head_macs = double(model->weights().lm_head_w.numel());
+    const double prompt_flops = 2.0 * (double(prompt) * (double(macs) - head_macs) + head_macs);
     json out = {{"model", model->path().string()},
                 {"backend", backend->description()},
                 {"prompt_tokens", prompt},
@@ -270,7 +272,7 @@ int cmd_bench(const Args& a) {
                 {"weight_bytes", model->weight_bytes()},
                 {"bytes_streamed_per_token", streamed},
                 {"decode_gb_per_second", median(decode) * double(streamed) / 1e9},
-                {"prefill_gflops", median(prefill) * 2.0 * double(macs) / 1e9},
+                {"prefill_gflops", median(prefill) / prompt * prompt_flops / 1e9},
                 {"kv_cache_bytes", uint64_t(2) * model->config().num_layers * uint64_t(backend->context_length()) *
                                        model->config().num_kv_heads * model->config().head_dim * 4},
                 {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};

@@ -1,4 +1,5 @@
 // The CPU kernel levels agree with each other and with the scalar conversions.
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -117,8 +118,7 @@ private slots:
 
     void quantized_rows_data() { levels_data(); }
 
-    // The fused dots (decode) give exactly the bits of dequantize-then-dot (prefill), and the
-    // three-row kernel exactly those of three dots: a token's logits do not depend on batching.
+    // The fused dots (decode) give exactly the bits of dequantize-then-dot (the same row dequantized).
     void fused_dots_equal_dequantize_then_dot() {
         QFETCH(QString, level);
         if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
@@ -145,14 +145,68 @@ private slots:
                     QVERIFY2(got == want, qPrintable(QString("%1 x %2: %3 vs %4").arg(dtype_name(d)).arg(cols).arg(got).arg(want)));
                 }
             }
-            const float* three[3] = {w.data(), w.data() + cols, w.data() + 2 * cols};
-            float out[3];
-            k.dot_3rows(three, x.data(), cols, out);
-            for (int r = 0; r < 3; ++r) QCOMPARE(out[r], k.dot(three[r], x.data(), cols));
         }
     }
 
     void fused_dots_equal_dequantize_then_dot_data() { levels_data(); }
+
+    // The prefill kernels: pack_panel transposes 16 rows exactly; gemm_16x6 accumulates every
+    // product of the panel and 6 tokens (within float rounding of a double sum), and running the
+    // inner dimension in two calls gives the bits of one call (k stays in order).
+    void panel_gemm_matches_reference() {
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (int64_t n : {int64_t(1), int64_t(13), int64_t(160), int64_t(2563)}) {
+            const std::vector<float> w = random_vector(size_t(16 * n), 7), x = random_vector(size_t(6 * n), 8);
+            const float* rows[16];
+            for (int r = 0; r < 16; ++r) rows[r] = w.data() + r * n;
+            std::vector<float> panel(static_cast<size_t>(16 * n));
+            k.pack_panel(rows, n, panel.data());
+            for (int64_t i = 0; i < n; ++i)
+                for (int r = 0; r < 16; ++r) QCOMPARE(panel[size_t(i * 16 + r)], rows[r][i]);
+            const float* xs[6];
+            for (int t = 0; t < 6; ++t) xs[t] = x.data() + t * n;
+            std::vector<float> one(96, 0.0f), split(96, 0.0f);
+            float* acc_one[6];
+            float* acc_split[6];
+            for (int t = 0; t < 6; ++t) acc_one[t] = one.data() + 16 * t, acc_split[t] = split.data() + 16 * t;
+            k.gemm_16x6(panel.data(), xs, n, acc_one);
+            const int64_t cut = n / 2;
+            const float* xs_rest[6];
+            for (int t = 0; t < 6; ++t) xs_rest[t] = xs[t] + cut;
+            k.gemm_16x6(panel.data(), xs, cut, acc_split);
+            k.gemm_16x6(panel.data() + 16 * cut, xs_rest, n - cut, acc_split);
+            QVERIFY(one == split);
+            for (int t = 0; t < 6; ++t)
+                for (int r = 0; r < 16; ++r) {
+                    double exact = 0, magnitude = 0;
+                    for (int64_t i = 0; i < n; ++i) exact += double(rows[r][i]) * xs[t][i], magnitude += std::fabs(double(rows[r][i]) * xs[t][i]);
+                    QVERIFY2(std::fabs(one[size_t(16 * t + r)] - exact) <= 1e-6 * magnitude + 1e-7,
+                             qPrintable(QString("n %1 t %2 r %3").arg(n).arg(t).arg(r)));
+                }
+        }
+    }
+
+    void panel_gemm_matches_reference_data() { levels_data(); }
+
+    // gelu_new (tanh form) within float rounding of the formula in double, across its range.
+    void gelu_new_matches_formula() {
+        QFETCH(QString, level);
+        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        std::vector<float> v;
+        for (float x = -30.0f; x <= 30.0f; x += 0.0137f) v.push_back(x);
+        v.push_back(0.0f);
+        std::vector<float> y = v;
+        k.gelu_new(y.data(), int64_t(y.size()));
+        for (size_t i = 0; i < v.size(); ++i) {
+            const double x = v[i], want = 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+            QVERIFY2(std::fabs(y[i] - want) <= 1e-6 * std::max(1.0, std::fabs(x)), qPrintable(QString("gelu_new(%1) = %2, want %3").arg(x).arg(y[i]).arg(want)));
+        }
+    }
+
+    void gelu_new_matches_formula_data() { levels_data(); }
 
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));

@@ -72,10 +72,10 @@ private slots:
 
     void kv_cache_decode_equals_full_pass() {
         auto b = cpu("tiny-phi2");
-        const auto tokens = some_tokens(150, 51200);   // crosses the 64-token batch boundary
+        const auto tokens = some_tokens(300, 51200);   // crosses the 128-token batch boundary
         std::vector<float> full, step;
         b->eval(tokens, LogitsFor::All, full);
-        QCOMPARE(b->cached_tokens(), 150);
+        QCOMPARE(b->cached_tokens(), 300);
         b->truncate(0);
         std::vector<float> incremental;
         b->eval(std::span(tokens).first(70), LogitsFor::All, incremental);
@@ -83,7 +83,9 @@ private slots:
             b->eval(std::span(tokens).subspan(i, 1), LogitsFor::Last, step);
             incremental.insert(incremental.end(), step.begin(), step.end());
         }
-        QVERIFY2(max_abs_diff(full, incremental) <= 1e-5, qPrintable(QString::number(max_abs_diff(full, incremental))));
+        // Prefill (packed panels) and decode (row dots) sum in different orders, so they agree to
+        // float rounding: the reference README's bound for a correct fp32 engine, 1e-4.
+        QVERIFY2(max_abs_diff(full, incremental) <= 1e-4, qPrintable(QString::number(max_abs_diff(full, incremental))));
     }
 
     void truncate_keeps_the_prefix() {

@@ -14,7 +14,7 @@
 namespace phidesk {
 namespace {
 
-constexpr int kMaxBatch = 64;   // prompt tokens processed per pass (bounds activation memory)
+constexpr int kMaxBatch = 128;   // prompt tokens processed per pass (bounds activation memory)
 
 // Biases and LayerNorm parameters as float32 (small; the matrices stay as stored).
 struct LayerVectors {
@@ -71,11 +71,14 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
       cx_{pool_, kernels_, nullptr},
       cache_(c_.num_layers, resolve_context(c_, o.context), int64_t(c_.num_kv_heads) * c_.head_dim) {
-    const int64_t row = 3 * std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // see linear()
-    scratch_mem_.resize(size_t(pool_.size()) * size_t(row + cache_.context));
+    const int64_t in = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // widest linear() input
+    const int64_t per_thread = thread_scratch_floats(in, cache_.context);
+    scratch_mem_.resize(size_t(pool_.size()) * size_t(per_thread));
     for (int t = 0; t < pool_.size(); ++t) {
-        float* base = scratch_mem_.data() + size_t(t) * size_t(row + cache_.context);
-        scratch_.push_back({base, base + row});
+        float* rows = scratch_mem_.data() + size_t(t) * size_t(per_thread);
+        float* panel = rows + in * kPanelRows;
+        float* tile = panel + in * kPanelRows;
+        scratch_.push_back({rows, panel, tile, tile + kPanelRows * kPanelTokens});
     }
     cx_.scratch = scratch_.data();
 

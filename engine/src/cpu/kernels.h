@@ -16,19 +16,24 @@ struct CpuKernels {
     // n a multiple of kQ4Group; one fp16 scale per group.
     void (*q4_to_f32)(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n);
     // Dot products straight from the stored row (decode: the weights stream once, no row buffer).
-    // Each sums in exactly the order `dot` does over the dequantized row, so a token gives the
-    // same bits whether it runs alone (decode) or in a batch (prefill).
+    // Each sums in exactly the order `dot` does over the dequantized row.
     float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);
     float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n);
-    // out[r] = dot(w[r], x) for 3 rows at once (prefill: x is loaded once for three rows).
-    void (*dot_3rows)(const float* const w[3], const float* x, int64_t n, float out[3]);
+    // Prefill: panel[k * 16 + r] = rows[r][k] for k < n (16 weight rows, k-major), then
+    // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
+    // packed k-major against 6 tokens, so every load feeds several FMAs.
+    void (*pack_panel)(const float* const rows[16], int64_t n, float* panel);
+    void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
+    // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.
+    void (*gelu_new)(float* x, int64_t n);
     // Machine benchmarks: sum of a buffer (read bandwidth), and `iterations` rounds of independent FMAs.
     float (*sum)(const float* x, int64_t n);
     float (*fma_loop)(int64_t iterations);   // performs iterations * kFmaLoopFlops flops
 };
 
+inline constexpr int64_t kPanelRows = 16, kPanelTokens = 6;   // gemm_16x6
 inline constexpr int64_t kFmaLoopFlops = 12 * 8 * 2;   // 12 vectors of 8 lanes, multiply + add
 
 extern const CpuKernels kPortableKernels;

@@ -2,6 +2,7 @@
 // here runs unless cpu_has_avx2() said yes.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "kernels.h"
@@ -136,25 +137,86 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n
     return hsum(_mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3])));
 }
 
-// Three rows against one token, each row summed exactly as `dot` sums it; x is loaded once.
-void dot_3rows(const float* const w[3], const float* x, int64_t n, float out[3]) {
-    __m256 s[3][4];
-    for (auto& r : s) r[0] = r[1] = r[2] = r[3] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; ++k) {
-            const __m256 v = _mm256_loadu_ps(x + i + 8 * k);
-            for (int r = 0; r < 3; ++r) s[r][k] = _mm256_fmadd_ps(_mm256_loadu_ps(w[r] + i + 8 * k), v, s[r][k]);
+// acc[t][r] += sum over k < n of panel[k][r] * x[t][k], k in order. 16 weight rows packed k-major
+// (two vectors per k) against 6 tokens (one broadcast each): 12 accumulators in registers, and
+// 8 loads per 12 FMAs, so the loop runs at the FMA limit from L1/L2.
+void gemm_16x6(const float* panel, const float* const x[6], int64_t n, float* const acc[6]) {
+    __m256 a[6][2];
+#pragma GCC unroll 6
+    for (int t = 0; t < 6; ++t) a[t][0] = _mm256_loadu_ps(acc[t]), a[t][1] = _mm256_loadu_ps(acc[t] + 8);
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+    for (int64_t k = 0; k < n; ++k) {
+        const __m256 lo = _mm256_loadu_ps(panel + 16 * k), hi = _mm256_loadu_ps(panel + 16 * k + 8);
+        const float* xs[6] = {x0 + k, x1 + k, x2 + k, x3 + k, x4 + k, x5 + k};
+#pragma GCC unroll 6
+        for (int t = 0; t < 6; ++t) {
+            const __m256 v = _mm256_broadcast_ss(xs[t]);
+            a[t][0] = _mm256_fmadd_ps(lo, v, a[t][0]);
+            a[t][1] = _mm256_fmadd_ps(hi, v, a[t][1]);
         }
+    }
+#pragma GCC unroll 6
+    for (int t = 0; t < 6; ++t) _mm256_storeu_ps(acc[t], a[t][0]), _mm256_storeu_ps(acc[t] + 8, a[t][1]);
+}
+
+// exp(x) for x in [-88, 88]: x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor
+// polynomial (relative error < 2e-7 there), times 2^n built in the exponent bits.
+__m256 exp_ps(__m256 x) {
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);   // ln2 in two parts, so
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);        // r keeps its low bits
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    for (float c : {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// gelu_new(v) = 0.5 v (1 + tanh(u)), u = sqrt(2/pi) (v + 0.044715 v^3), with
+// tanh(u) = 1 - 2 / (exp(2u) + 1); 2u is clamped to +-40, where tanh is +-1 in float.
+void gelu_new(float* x, int64_t n) {
+    int64_t i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f), lim = _mm256_set1_ps(40.0f);
     for (; i + 8 <= n; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);
-        for (int r = 0; r < 3; ++r) s[r][0] = _mm256_fmadd_ps(_mm256_loadu_ps(w[r] + i), v, s[r][0]);
+        const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), v), _mm256_mul_ps(v, v), v);
+        __m256 two_u = _mm256_mul_ps(_mm256_set1_ps(2.0f * 0.7978845608028654f), inner);
+        two_u = _mm256_max_ps(_mm256_min_ps(two_u, lim), _mm256_sub_ps(_mm256_setzero_ps(), lim));
+        const __m256 tanh = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(exp_ps(two_u), one)));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, tanh)));
     }
-    for (int r = 0; r < 3; ++r) {
-        float total = hsum(_mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), _mm256_add_ps(s[r][2], s[r][3])));
-        for (int64_t k = i; k < n; ++k) total += w[r][k] * x[k];
-        out[r] = total;
+    for (; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
     }
+}
+
+// panel[k * 16 + r] = rows[r][k]: 8 x 8 blocks transposed in registers.
+void pack_panel(const float* const rows[16], int64_t n, float* panel) {
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int half = 0; half < 2; ++half) {
+            const float* const* r = rows + 8 * half;
+            __m256 v[8], u[8];
+            for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(r[i] + k);
+            for (int i = 0; i < 8; i += 2) {   // pairs of rows interleaved
+                u[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+                u[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {   // groups of four rows
+                v[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
+                v[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xEE);
+                v[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
+                v[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xEE);
+            }
+            // v[0..3] hold columns {0,4}, {1,5}, {2,6}, {3,7} of rows 0-3, v[4..7] of rows 4-7.
+            for (int c = 0; c < 4; ++c) {
+                _mm256_storeu_ps(panel + (k + c) * 16 + 8 * half, _mm256_permute2f128_ps(v[c], v[c + 4], 0x20));
+                _mm256_storeu_ps(panel + (k + c + 4) * 16 + 8 * half, _mm256_permute2f128_ps(v[c], v[c + 4], 0x31));
+            }
+        }
+    for (; k < n; ++k)
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = rows[r][k];
 }
 
 float sum(const float* x, int64_t n) {
@@ -183,6 +245,6 @@ float fma_loop(int64_t iterations) {
 }  // namespace
 
 const CpuKernels kAvx2Kernels = {"avx2", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
-                                 dot_bf16, dot_q8, dot_q4, dot_3rows, sum,      fma_loop};
+                                 dot_bf16, dot_q8, dot_q4, pack_panel, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk

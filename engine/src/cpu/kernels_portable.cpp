@@ -1,4 +1,6 @@
 // Plain C++ kernels: the fallback on any CPU and the reference the SIMD levels are tested against.
+#include <cmath>
+
 #include "kernels.h"
 #include "phidesk/tensor.h"
 
@@ -67,8 +69,23 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n
     }, x, n);
 }
 
-void dot_3rows(const float* const w[3], const float* x, int64_t n, float out[3]) {
-    for (int r = 0; r < 3; ++r) out[r] = dot(w[r], x, n);
+void gemm_16x6(const float* panel, const float* const x[6], int64_t n, float* const acc[6]) {
+    for (int t = 0; t < 6; ++t)
+        for (int64_t k = 0; k < n; ++k)
+            for (int r = 0; r < 16; ++r) acc[t][r] += panel[16 * k + r] * x[t][k];
+}
+
+void pack_panel(const float* const rows[16], int64_t n, float* panel) {
+    for (int64_t k = 0; k < n; ++k)
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = rows[r][k];
+}
+
+void gelu_new(float* x, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    }
 }
 
 float sum(const float* x, int64_t n) {
@@ -93,6 +110,6 @@ float fma_loop(int64_t iterations) {
 }  // namespace
 
 const CpuKernels kPortableKernels = {"portable", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
-                                     dot_bf16,   dot_q8, dot_q4, dot_3rows, sum,      fma_loop};
+                                     dot_bf16,   dot_q8, dot_q4, pack_panel, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk

@@ -20,12 +20,6 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, int64
     }
 }
 
-static float gelu_new(float x) {
-    // The tanh approximation that Phi was trained with (not erf-GELU).
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-}
-
 const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, float* buf) {
     const int64_t in = W.shape[1];
     switch (W.dtype) {
@@ -53,34 +47,70 @@ static float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const 
     return 0.0f;
 }
 
+// Rows o0 .. o0+15 of W as float32, k-major (panel[k * 16 + r]); rows past the end are zero.
+// `rows` holds 16 rows of scratch.
+static void pack_panel(const CpuKernels& k, const TensorView& W, int64_t o0, float* rows, float* panel) {
+    const int64_t in = W.shape[1];
+    const float* r[kPanelRows];
+    for (int64_t i = 0; i < kPanelRows; ++i) {
+        float* buf = rows + i * in;
+        if (o0 + i < W.shape[0]) r[i] = weight_row(k, W, o0 + i, buf);
+        else r[i] = std::fill_n(buf, in, 0.0f) - in;
+    }
+    k.pack_panel(r, in, panel);
+}
+
+// y[t, o0 .. o0+15] = W[o0 .. o0+15] . x[t] for all n tokens, through one packed panel. The inner
+// dimension goes in chunks so that the chunk of every token stays in L2 while the panel streams;
+// each token's accumulators live in y itself, or in `tile` for a last panel narrower than 16.
+static void panel_times_tokens(const CpuKernels& k, const float* panel, int64_t in, const float* x, int64_t n,
+                               float* y, int64_t out, int64_t o0, float* tile) {
+    constexpr int64_t kChunk = 1024;
+    const int64_t rows = std::min(kPanelRows, out - o0), chunk = rows == kPanelRows ? kChunk : in;
+    float discard[kPanelRows];   // results of the repeated last token of a short group
+    for (int64_t t = 0; t < n; ++t) std::fill_n(y + t * out + o0, rows, 0.0f);
+    for (int64_t k0 = 0; k0 < in; k0 += chunk) {
+        const int64_t len = std::min(chunk, in - k0);
+        for (int64_t t0 = 0; t0 < n; t0 += kPanelTokens) {
+            const float* xs[kPanelTokens];
+            float* acc[kPanelTokens];
+            for (int64_t t = 0; t < kPanelTokens; ++t) {
+                xs[t] = x + std::min(t0 + t, n - 1) * in + k0;
+                acc[t] = rows < kPanelRows ? tile + t * kPanelRows : t0 + t < n ? y + (t0 + t) * out + o0 : discard;
+            }
+            if (rows < kPanelRows) std::fill_n(tile, kPanelRows * kPanelTokens, 0.0f);
+            k.gemm_16x6(panel + k0 * kPanelRows, xs, len, acc);
+            if (rows < kPanelRows)
+                for (int64_t t = t0; t < std::min(n, t0 + kPanelTokens); ++t)
+                    std::copy_n(tile + (t - t0) * kPanelRows, rows, y + t * out + o0);
+        }
+    }
+}
+
 void linear(CpuContext& cx, const TensorView& W, const float* bias, const float* x, int64_t n, float* y,
             Epilogue act) {
     const int64_t out = W.shape[0], in = W.shape[1];
-    // Threads split the output rows in blocks of three. A few tokens (decode) read each weight
-    // once straight from memory; a batch (prefill) converts three rows to float32 once and
-    // runs every token against them. Both sum in the same order, so results are identical.
-    constexpr int64_t kRows = 3;
-    cx.pool.parallel_for((out + kRows - 1) / kRows, [&](int64_t begin, int64_t end, int thread) {
-        float* buf = cx.scratch[thread].row;
-        for (int64_t b = begin; b < end; ++b) {
-            const int64_t o0 = b * kRows, rows = std::min(kRows, out - o0);
-            if (n < 3 || rows < kRows) {
-                for (int64_t o = o0; o < o0 + rows; ++o)
-                    for (int64_t t = 0; t < n; ++t) y[t * out + o] = dot_row(cx.k, W, o, x + t * in);
+    // A few tokens (decode) read each weight once straight from memory, rows split over the
+    // threads. A batch (prefill) converts 16 rows at a time into a float32 panel and runs all its
+    // tokens against it at the arithmetic limit. The two sum in different orders, so a token's
+    // logits differ by float rounding between the paths.
+    const bool batch = n >= 4;
+    const int64_t rows_per_item = batch ? kPanelRows : 1;
+    cx.pool.parallel_for((out + rows_per_item - 1) / rows_per_item, [&](int64_t begin, int64_t end, int thread) {
+        const ThreadScratch& s = cx.scratch[thread];
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t o0 = item * rows_per_item, rows = std::min(rows_per_item, out - o0);
+            if (batch) {
+                pack_panel(cx.k, W, o0, s.rows, s.panel);
+                panel_times_tokens(cx.k, s.panel, in, x, n, y, out, o0, s.tile);
             } else {
-                const float* w[kRows];
-                for (int64_t r = 0; r < kRows; ++r) w[r] = weight_row(cx.k, W, o0 + r, buf + r * in);
-                float three[kRows];
-                for (int64_t t = 0; t < n; ++t) {
-                    cx.k.dot_3rows(w, x + t * in, in, three);
-                    for (int64_t r = 0; r < kRows; ++r) y[t * out + o0 + r] = three[r];
-                }
+                for (int64_t t = 0; t < n; ++t) y[t * out + o0] = dot_row(cx.k, W, o0, x + t * in);
             }
-            for (int64_t t = 0; t < n; ++t)
-                for (int64_t o = o0; o < o0 + rows; ++o) {
-                    const float v = y[t * out + o] + bias[o];
-                    y[t * out + o] = act == Epilogue::GeluNew ? gelu_new(v) : v;
-                }
+            for (int64_t t = 0; t < n; ++t) {
+                float* yt = y + t * out + o0;
+                for (int64_t o = 0; o < rows; ++o) yt[o] += bias[o0 + o];
+                if (act == Epilogue::GeluNew) cx.k.gelu_new(yt, rows);
+            }
         }
     });
 }

@@ -9,11 +9,17 @@
 
 namespace phidesk {
 
-// Per-thread scratch: three weight rows as float32, and attention scores over the context.
+// Per-thread scratch: 16 weight rows as float32, their packed panel and a 16 x 6 tile for
+// linear(), and attention scores over the context.
 struct ThreadScratch {
-    float* row;
-    float* scores;
+    float* rows;     // [kPanelRows * max in]
+    float* panel;    // [max in * kPanelRows]
+    float* tile;     // [kPanelRows * kPanelTokens]
+    float* scores;   // [context]
 };
+inline int64_t thread_scratch_floats(int64_t max_in, int64_t context) {
+    return max_in * kPanelRows * 2 + kPanelRows * kPanelTokens + context;
+}
 
 struct CpuContext {
     ThreadPool& pool;
