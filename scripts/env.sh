@@ -4,9 +4,10 @@ PHIDESK_ROOT=${PHIDESK_ROOT:-/var/cache/phidesk/trixie-root}
 # Everything the full build needs (in the trixie root, or natively on a new enough distribution).
 PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
     libzstd-dev nlohmann-json3-dev libpcre2-dev
-    qt6-base-dev libqt6sql6-sqlite libkf6syntaxhighlighting-dev)
+    libcurl4-openssl-dev qt6-base-dev libqt6sql6-sqlite libkf6syntaxhighlighting-dev
+    dpkg-dev file librsvg2-bin appstream desktop-file-utils)   # the .deb: shlibdeps, PNG icons, validators
 # The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
-PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev
+PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
     clang-14 libclang-rt-14-dev)   # clang: the libFuzzer targets
 
 is_debian12() { grep -q '^12' /etc/debian_version 2>/dev/null; }

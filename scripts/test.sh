@@ -3,7 +3,8 @@
 #  1. the Qt-free build on the host itself (gcc 12 on Debian 12: engine, kernels, phidesk-cli);
 #  2. the full build with the QtTest suites (in the Debian 13 root on Debian 12);
 #  3. the file readers under libFuzzer (clang, bounded time);
-#  4. the engine suites again under AddressSanitizer + UBSan.
+#  4. the engine suites again under AddressSanitizer + UBSan;
+#  5. the Debian package: built, installed with apt, run on the demo model, removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,3 +28,6 @@ in_build_env bash -c 'cmake --preset sanitize >/dev/null && cmake --build --pres
 
 echo "== full build, all tests =="
 in_build_env bash -c 'cmake --preset default >/dev/null && cmake --build --preset default && ctest --preset default'
+
+echo "== Debian package: build, validate, install with apt, run, remove =="
+bash scripts/package.sh
