@@ -9,5 +9,7 @@ BackendOptions backend_options(const Args& a);
 int cmd_generate(const Args& a);
 int cmd_chat(const Args& a);
 int cmd_summarize(const Args& a);
+int cmd_convert(const Args& a);
+int cmd_download(const Args& a);
 
 }  // namespace phidesk::cli

@@ -59,6 +59,9 @@ commands:
                                             summary of a text of any length (progress on stderr)
   info    --model PATH [--verify]           config and tensor summary (.phz: compression ratios;
                                             --verify decompresses everything and checks every checksum)
+  download --repo OWNER/NAME --out DIR [--hub URL] [--revision main] [--convert FILE.phz [--quant Q] [--delete-originals]]
+                                            fetch a model from a Hugging Face hub (resumes; sizes and SHA-256
+                                            checked; hub also from $PHIDESK_HUB_URL, token from $HF_TOKEN)
   convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
                                             write a single-file compressed model (progress on stderr)
   logits  --model PATH --tokens 1,2,3 [--top K]
@@ -135,43 +138,6 @@ int cmd_info(const Args& a) {
     std::printf("parameters  %lld (%.1f MB as stored)\n\ntensors:\n", (long long)params, double(model->weight_bytes()) / 1e6);
     for (const auto& [name, t] : model->tensors())
         std::printf("  %-48s %-5s %s\n", name.c_str(), dtype_name(t->dtype), shape_string(t->shape).c_str());
-    return 0;
-}
-
-std::atomic<bool> g_cancel{false};
-
-int cmd_convert(const Args& a) {
-    ConvertOptions o;
-    const std::string in = a.get("in"), out = a.get("out");
-    o.quant = a.get("quant", "keep");
-    o.level = a.get_int("level", 3);
-    o.threads = a.get_int("threads", 0);
-    a.reject_unknown();
-    o.cancel = &g_cancel;
-    std::signal(SIGINT, [](int) { g_cancel = true; });
-    std::signal(SIGTERM, [](int) { g_cancel = true; });
-    // A live bar on a terminal; otherwise one line per tenth, so logs stay short.
-    const bool tty = isatty(STDERR_FILENO);
-    int last_tenth = -1;
-    o.on_progress = [tty, &last_tenth](const ConvertProgress& p) {
-        const double mb = double(p.bytes_done) / 1e6, total = double(p.bytes_total) / 1e6;
-        const double rate = mb / std::max(p.seconds, 1e-9), eta = rate > 0 ? (total - mb) / rate : 0;
-        const double frac = total > 0 ? mb / total : 1;
-        const int tenth = int(frac * 10);
-        if (!tty && tenth == last_tenth) return;
-        last_tenth = tenth;
-        const int width = 30, filled = int(width * frac);
-        std::fprintf(stderr, "%s[%s%s] %7.1f / %.1f MB  %6.1f MB/s  ETA %4.0f s  %-40.40s%s", tty ? "\r" : "",
-                     std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), ' ').c_str(), mb, total,
-                     rate, eta, p.tensor.c_str(), tty ? "" : "\n");
-    };
-    convert_to_phz(in, out, o);
-    if (tty) std::fprintf(stderr, "\n");
-    const PhzSummary s = summarize_phz(out);
-    uint64_t raw = 0, packed = 0;
-    for (const PhzTensorSummary& t : s.tensors) raw += t.raw_bytes, packed += t.compressed_bytes;
-    std::printf("wrote %s: %zu tensors, %llu -> %llu bytes (ratio %.4f)\n", out.c_str(), s.tensors.size(),
-                (unsigned long long)raw, (unsigned long long)packed, double(packed) / double(raw));
     return 0;
 }
 
@@ -479,9 +445,10 @@ int run(int argc, char** argv) {
         std::printf("phidesk-cli %s\n", kPhideskVersion);
         return 0;
     }
-    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify", "json"});
+    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify", "json", "delete-originals"});
     if (cmd == "info") return cmd_info(a);
     if (cmd == "convert") return cmd_convert(a);
+    if (cmd == "download") return cmd_download(a);
     if (cmd == "synth") return cmd_synth(a);
     if (cmd == "devices") return cmd_devices(a);
     if (cmd == "bench-memory") return cmd_bench_memory(a);
