@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "app_settings.h"
 #include "main_window.h"
 #include "phidesk/version.h"
 
@@ -34,8 +33,7 @@ int main(int argc, char** argv) {
 
     phidesk::ui::MainWindow window;
     window.show();
-    const QStringList args = parser.positionalArguments();
-    const QString model = args.isEmpty() ? phidesk::ui::AppSettings().modelPath() : args.first();
-    QTimer::singleShot(0, &window, [&window, model] { window.loadModel(model); });
+    const QString model = parser.positionalArguments().value(0);
+    QTimer::singleShot(0, &window, [&window, model] { window.start(model); });
     return app.exec();
 }

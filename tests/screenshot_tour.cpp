@@ -1,6 +1,7 @@
 // Drives the app through one chat, one code completion and one summary with the demo model
 // and saves a PNG of each workspace. Run by tests/screenshots.sh (under Xvfb), not by CTest.
 #include <QApplication>
+#include <QSettings>
 #include <QDir>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -34,11 +35,15 @@ int main(int argc, char** argv) {
     const QString out = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QStringLiteral("screenshots");
     QDir().mkpath(out);
     QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).removeRecursively();
+    QSettings().clear();   // a first run
 
     MainWindow w;
     w.resize(1200, 800);
     w.show();
     QSignalSpy loaded(&w.engine(), &EngineBridge::modelLoaded);
+    w.start();   // first run: the welcome page
+    if (!loaded.wait(30000)) qFatal("the demo model did not load");
+    shoot(w, out + QStringLiteral("/welcome.png"));
     w.loadModel(QStringLiteral(PHIDESK_SOURCE_DIR "/resources/models/phi-demo.phz"));
     if (!loaded.wait(30000)) qFatal("the demo model did not load");
 

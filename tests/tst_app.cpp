@@ -16,6 +16,14 @@
 #include <csignal>
 #include <thread>
 
+#include <QCheckBox>
+#include <QFileInfo>
+#include <QLabel>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QSettings>
+
+#include "app_settings.h"
 #include "chat_controller.h"
 #include "chat_page.h"
 #include "code_page.h"
@@ -24,8 +32,11 @@
 #include "main_window.h"
 #include "markdown_view.h"
 #include "model_bar.h"
+#include "hub_server.h"
 #include "summarize_page.h"
 #include "test_support.h"
+#include "phidesk/hub.h"
+#include "welcome_page.h"
 
 using namespace phidesk::ui;
 using nlohmann::json;
@@ -107,6 +118,72 @@ class TestApp : public QObject {
     QString db(const QString& name) { return tmp_.filePath(name); }
 
 private slots:
+    // First run: the welcome page, with the demo model loading behind it; choosing the demo
+    // opens the workspace.
+    void first_run_shows_the_welcome_page() {
+        QSettings().remove(QStringLiteral("model/path"));
+        MainWindow w(db(QStringLiteral("welcome.sqlite")));
+        QSignalSpy loaded(&w.engine(), &EngineBridge::modelLoaded);
+        w.start();
+        QVERIFY(w.showingWelcome());
+        QVERIFY(loaded.wait(30000));
+        QVERIFY(w.showingWelcome());   // the background load does not take the page away
+        QVERIFY(!AppSettings().hasConfiguredModel());
+        auto* demo = w.welcomePage()->findChild<QPushButton*>();
+        QVERIFY(demo && demo->text().contains(QStringLiteral("demo")));
+        demo->click();
+        QVERIFY(loaded.wait(30000));
+        QVERIFY(!w.showingWelcome());
+        QVERIFY(AppSettings().hasConfiguredModel());
+    }
+
+    // The welcome page's download, against a local hub: files, .phz conversion, originals
+    // deleted, the model loaded and answering.
+    void welcome_page_downloads_converts_and_loads() {
+        test::HubServer hub(QStringLiteral("test/phi-demo"), test::reference_dir() / "demo" / "phi-demo");
+        hub.drop_after(QStringLiteral("model.safetensors"), 5'000'000);   // and resumes
+        QSettings().remove(QStringLiteral("model/path"));
+        AppSettings().setHubUrl(hub.base_url());
+        QTemporaryDir models;
+        MainWindow w(db(QStringLiteral("download.sqlite")));
+        QSignalSpy loaded(&w.engine(), &EngineBridge::modelLoaded);
+        w.start();
+        QVERIFY(loaded.wait(30000));   // the demo, behind the page
+        WelcomePage* page = w.welcomePage();
+        page->repository()->setEditText(QStringLiteral("test/phi-demo"));
+        page->folder()->setText(models.path());
+        page->deleteOriginals()->setChecked(true);
+        page->downloadButton()->click();
+        QVERIFY2(loaded.wait(120000), qPrintable(page->status()->text()));
+        const QString phz = models.filePath(QStringLiteral("phi-demo.phz"));
+        QCOMPARE(loaded.last().at(0).value<ModelInfo>().path, phz);
+        QVERIFY(!w.showingWelcome());
+        QVERIFY(!QFileInfo::exists(models.filePath(QStringLiteral("phi-demo"))));   // originals deleted
+        QVERIFY(hub.requests().join('\n').contains(QStringLiteral("/cdn/model.safetensors Range: bytes=")));
+        const auto qa = demoChatCases("chat_phi2_turn");
+        QVERIFY(chatTurn(w, QString::fromStdString(qa[0]["params"]["message"])) > 5);
+        QCOMPARE(w.store().messages(w.chat().current()).last().text, withoutLeadingSpace(qa[0]["greedy_text"]));
+        AppSettings().setHubUrl(QString::fromStdString(phidesk::default_hub_url()));
+    }
+
+    void welcome_page_reports_a_corrupted_download() {
+        test::HubServer hub(QStringLiteral("test/phi-demo"), test::reference_dir() / "demo" / "phi-demo");
+        hub.corrupt(QStringLiteral("model.safetensors"));
+        AppSettings().setHubUrl(hub.base_url());
+        QTemporaryDir models;
+        MainWindow w(db(QStringLiteral("corrupt.sqlite")));
+        w.showWelcome();
+        WelcomePage* page = w.welcomePage();
+        page->repository()->setEditText(QStringLiteral("test/phi-demo"));
+        page->folder()->setText(models.path());
+        page->downloadButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(page->downloadButton()->isEnabled(), 60000);
+        QVERIFY2(page->status()->text().contains(QStringLiteral("SHA-256")), qPrintable(page->status()->text()));
+        QVERIFY(w.showingWelcome());
+        QVERIFY(!QFileInfo::exists(models.filePath(QStringLiteral("phi-demo/model.safetensors"))));
+        AppSettings().setHubUrl(QString::fromStdString(phidesk::default_hub_url()));
+    }
+
     void chat_round_trip_against_demo() {
         MainWindow w(db(QStringLiteral("chat.sqlite")));
         QVERIFY(loadDemo(w));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "phidesk/error.h"
+#include "phidesk/hub.h"
 
 namespace phidesk::ui {
 namespace {
@@ -22,6 +23,21 @@ AppSettings::AppSettings(QObject* parent) : QObject(parent) {}
 QString AppSettings::modelPath() const {
     const QString p = QSettings().value(QStringLiteral("model/path")).toString();
     return p.isEmpty() ? bundledDemoModel() : p;
+}
+
+bool AppSettings::hasConfiguredModel() const { return !QSettings().value(QStringLiteral("model/path")).toString().isEmpty(); }
+
+QString AppSettings::hubUrl() const {
+    return QSettings().value(QStringLiteral("model/hub"), QString::fromStdString(default_hub_url())).toString();
+}
+
+void AppSettings::setHubUrl(const QString& url) {
+    QSettings().setValue(QStringLiteral("model/hub"), url);
+    emit changed();
+}
+
+QString AppSettings::modelsFolder() const {
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/models");
 }
 
 void AppSettings::setModelPath(const QString& path) {

@@ -15,8 +15,12 @@ class AppSettings : public QObject {
 public:
     explicit AppSettings(QObject* parent = nullptr);
 
-    QString modelPath() const;
+    QString modelPath() const;   // the configured model, else the bundled demo
+    bool hasConfiguredModel() const;
     void setModelPath(const QString& path);
+    QString hubUrl() const;      // where models are downloaded from (Hugging Face by default)
+    void setHubUrl(const QString& url);
+    QString modelsFolder() const;   // where downloads go by default
     QString backend() const;   // auto, cpu, cuda
     void setBackend(const QString& b);
     int threads() const;       // 0: physical cores

@@ -12,6 +12,7 @@
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QShortcut>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
@@ -24,8 +25,10 @@
 #include "conversation_store.h"
 #include "engine_bridge.h"
 #include "model_bar.h"
+#include "model_downloader.h"
 #include "settings_dialog.h"
 #include "summarize_page.h"
+#include "welcome_page.h"
 
 namespace phidesk::ui {
 
@@ -43,12 +46,21 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     tabs_->addTab(chat_page_, tr("&Chat"));
     tabs_->addTab(code_page_, tr("C&ode"));
     tabs_->addTab(summarize_page_, tr("&Summarize"));
-    auto* central = new QWidget;
-    auto* layout = new QVBoxLayout(central);
+    workspace_ = new QWidget;
+    auto* layout = new QVBoxLayout(workspace_);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(model_bar_);
     layout->addWidget(tabs_, 1);
-    setCentralWidget(central);
+    downloader_ = std::make_unique<ModelDownloader>();
+    welcome_ = new WelcomePage(*settings_, *downloader_);
+    connect(welcome_, &WelcomePage::demoRequested, this, [this] { loadModel(bundledDemoModel()); });
+    connect(welcome_, &WelcomePage::openFileRequested, this, &MainWindow::openModelFile);
+    connect(welcome_, &WelcomePage::openFolderRequested, this, &MainWindow::openModelFolder);
+    connect(welcome_, &WelcomePage::modelReady, this, &MainWindow::loadModel);
+    stack_ = new QStackedWidget;
+    stack_->addWidget(workspace_);
+    stack_->addWidget(welcome_);
+    setCentralWidget(stack_);
     busy_ = new QProgressBar;
     busy_->setRange(0, 0);
     busy_->setMaximumWidth(160);
@@ -63,6 +75,8 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     connect(engine_.get(), &EngineBridge::modelLoaded, this, [this](const ModelInfo& info) {
         model_bar_->setModel(info);
         busy_->hide();
+        if (leave_welcome_on_load_) stack_->setCurrentWidget(workspace_);
+        leave_welcome_on_load_ = false;
         statusBar()->showMessage(tr("Loaded %1").arg(info.path), 5000);
     });
     connect(engine_.get(), &EngineBridge::modelFailed, this, [this](const QString& message) {
@@ -88,6 +102,7 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Open Hugging Face &folder…"), this, &MainWindow::openModelFolder);
     file->addAction(tr("&Convert Hugging Face folder to .phz…"), this, &MainWindow::convertModel);
     file->addAction(tr("Load the &demo model"), this, [this] { loadModel(bundledDemoModel()); });
+    file->addAction(tr("&Get a model…"), this, &MainWindow::showWelcome);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
@@ -116,11 +131,26 @@ void MainWindow::showError(const QString& title, const QString& message) {
     box->open();
 }
 
+void MainWindow::start(const QString& model) {
+    if (!model.isEmpty() || settings_->hasConfiguredModel()) {
+        loadModel(model.isEmpty() ? settings_->modelPath() : model);
+        return;
+    }
+    showWelcome();
+    const QString demo = bundledDemoModel();   // ready behind the page, not saved as the user's choice
+    if (!demo.isEmpty()) engine_->loadModel(demo, settings_->backend(), settings_->threads());
+}
+
+void MainWindow::showWelcome() { stack_->setCurrentWidget(welcome_); }
+
+bool MainWindow::showingWelcome() const { return stack_->currentWidget() == welcome_; }
+
 void MainWindow::loadModel(const QString& path) {
     if (path.isEmpty()) {
         showError(tr("No model"), tr("No model is configured and the bundled demo model was not found."));
         return;
     }
+    leave_welcome_on_load_ = true;
     engine_->loadModel(path, settings_->backend(), settings_->threads());
     settings_->setModelPath(path);
 }

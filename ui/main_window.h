@@ -7,6 +7,7 @@
 
 class QTabWidget;
 class QProgressBar;
+class QStackedWidget;
 
 namespace phidesk::ui {
 
@@ -17,7 +18,9 @@ class CodePage;
 class ConversationStore;
 class EngineBridge;
 class ModelBar;
+class ModelDownloader;
 class SummarizePage;
+class WelcomePage;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -34,6 +37,12 @@ public:
     SummarizePage* summarizePage() const { return summarize_page_; }
     ModelBar* modelBar() const { return model_bar_; }
     QTabWidget* tabs() const { return tabs_; }
+    WelcomePage* welcomePage() const { return welcome_; }
+    bool showingWelcome() const;
+
+    // Opens `model`, else the configured model; with neither (first run) shows the welcome page
+    // while the demo model loads behind it.
+    void start(const QString& model = {});
 
 public slots:
     void loadModel(const QString& path);
@@ -41,6 +50,7 @@ public slots:
     void openModelFolder();
     void convertModel();
     void showSettings();
+    void showWelcome();
 
 private:
     void buildMenus();
@@ -51,6 +61,11 @@ private:
     std::unique_ptr<EngineBridge> engine_;
     std::unique_ptr<ConversationStore> store_;
     std::unique_ptr<ChatController> chat_;
+    std::unique_ptr<ModelDownloader> downloader_;
+    QStackedWidget* stack_;
+    QWidget* workspace_;
+    WelcomePage* welcome_;
+    bool leave_welcome_on_load_ = false;   // set by a model the user picked
     ModelBar* model_bar_;
     QTabWidget* tabs_;
     ChatPage* chat_page_;

@@ -63,6 +63,9 @@ SettingsDialog::SettingsDialog(AppSettings& settings, QWidget* parent) : QDialog
     auto* el = new QFormLayout(engine);
     el->addRow(tr("Backend:"), backend_);
     el->addRow(tr("CPU threads:"), threads_);
+    hub_ = new QLineEdit(settings_.hubUrl());
+    hub_->setToolTip(tr("The Hugging Face hub, or a mirror with the same URL layout, that models are downloaded from"));
+    el->addRow(tr("Model hub:"), hub_);
     tabs->addTab(engine, tr("Engine"));
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults);
@@ -129,6 +132,7 @@ void SettingsDialog::accept() {
     }
     settings_.setBackend(backend_->currentData().toString());
     settings_.setThreads(threads_->value());
+    settings_.setHubUrl(hub_->text().trimmed());
     QDialog::accept();
 }
 

@@ -1,4 +1,4 @@
-// Edits AppSettings: sampling per job, chat speaker names and templates, backend and threads.
+// Edits AppSettings: sampling per job, chat speaker names and templates, backend, threads, hub.
 #pragma once
 #include <QDialog>
 
@@ -29,7 +29,7 @@ private:
 
     AppSettings& settings_;
     JobFields jobs_[3];
-    QLineEdit *user_, *assistant_;
+    QLineEdit *user_, *assistant_, *hub_;
     QPlainTextEdit* format_;
     QComboBox* backend_;
     QSpinBox* threads_;
