@@ -70,7 +70,8 @@ commands:
                                             check against a reference golden.json; exit 1 on mismatch
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
                                             JSON: load time, prefill and decode tokens/s, GB/s, GFLOP/s, peak RSS
-  bench-memory [--threads N] [--mb 1024]    JSON: this machine's read bandwidth (GB/s)
+  bench-memory [--threads N] [--mb 1024] [--backend cuda[:N]]
+                                            JSON: this machine's read bandwidth (GB/s), or the GPU's copy bandwidth
   bench-flops  [--threads N]                JSON: this machine's fp32 FMA peak (GFLOP/s)
   tokenize   --tokenizer PATH [--file F] [--special-as-text]
                                             JSON array of ids of the text (stdin without --file)
@@ -82,7 +83,7 @@ commands:
                                             JSON: compression ratio, .phz load vs safetensors read time, peak RSS
   bench-tokenizer --tokenizer PATH --file F [--runs 5]
                                             JSON: encode and decode MB/s on one thread (medians)
-  devices                                   backends compiled in, the CPU, every GPU (or why CUDA is unusable)
+  devices                                   backends available, the CPU, every GPU (or why CUDA is unusable)
   --version, --help
 
 options for commands that run the model:
@@ -307,7 +308,14 @@ int cmd_detokenize(const Args& a) {
 int cmd_bench_memory(const Args& a) {
     const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
     const int mb = a.get_int("mb", 1024), runs = a.get_int("runs", 5);
+    const std::string backend = a.get("backend", "cpu");
     a.reject_unknown();
+    if (backend.rfind("cuda", 0) == 0) {   // cuda or cuda:N: the GPU's copy bandwidth
+        const int device = backend.size() > 5 ? std::stoi(backend.substr(5)) : 0;
+        std::cout << json{{"copy_gb_per_second", gpu_copy_bandwidth(device, size_t(mb) << 20, runs)},
+                          {"device", device}, {"buffer_mb", mb}, {"runs", runs}}.dump(2) << "\n";
+        return 0;
+    }
     const double gbs = measure_read_bandwidth(threads, size_t(mb) << 20, runs);
     std::cout << json{{"read_gb_per_second", gbs}, {"threads", threads}, {"buffer_mb", mb}, {"runs", runs},
                       {"kernels", best_cpu_kernels()}}.dump(2) << "\n";
@@ -328,8 +336,8 @@ int cmd_devices(const Args& a) {
     std::string why;
     const std::vector<DeviceInfo> gpus = gpu_devices(why);
     std::string backends;
-    for (const std::string& b : compiled_backends()) backends += (backends.empty() ? "" : ", ") + b;
-    std::printf("backends compiled in: %s\n", backends.c_str());
+    for (const std::string& b : available_backends()) backends += (backends.empty() ? "" : ", ") + b;
+    std::printf("backends: %s\n", backends.c_str());
     std::printf("cpu: %d logical CPUs, kernels %s\n", int(std::thread::hardware_concurrency()),
                 best_cpu_kernels().c_str());
     if (gpus.empty()) std::printf("CUDA unusable: %s\n", why.c_str());

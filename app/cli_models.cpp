@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli_commands.h"
+#include "phidesk/error.h"
 #include "phidesk/phz.h"
 #ifdef PHIDESK_WITH_HUB
 #include "phidesk/hub.h"

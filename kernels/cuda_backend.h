@@ -1,5 +1,5 @@
-// The CUDA backend's entry points, in plain C++ (no CUDA types): engine/src/backend.cpp calls
-// these when the build has CUDA; nothing else in the project knows CUDA exists.
+// The CUDA backend's entry points, in plain C++ (no CUDA types). They reach the engine through
+// the table in cuda_plugin_entry.cpp; nothing else in the project knows CUDA exists.
 #pragma once
 #include <memory>
 #include <string>
@@ -13,5 +13,7 @@ namespace phidesk::cuda {
 std::vector<DeviceInfo> devices(std::string& why);
 // Throws Error when the device cannot be used (none, old driver, out of memory).
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& o, int device);
+// Read + write GB/s of a device-to-device copy kernel over `bytes` (median of `runs`).
+double copy_bandwidth(int device, size_t bytes, int runs);
 
 }  // namespace phidesk::cuda

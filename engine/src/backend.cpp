@@ -2,20 +2,16 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/kernels.h"
+#include "cuda_plugin.h"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
-#if PHIDESK_WITH_CUDA
-#include "cuda_backend.h"
-#endif
 
 namespace phidesk {
 
-std::vector<std::string> compiled_backends() {
-#if PHIDESK_WITH_CUDA
-    return {"cpu", "cuda"};
-#else
+std::vector<std::string> available_backends() {
+    std::string why;
+    if (cuda_plugin(why)) return {"cpu", "cuda"};
     return {"cpu"};
-#endif
 }
 
 std::string best_cpu_kernels() {
@@ -23,12 +19,15 @@ std::string best_cpu_kernels() {
 }
 
 std::vector<DeviceInfo> gpu_devices(std::string& why) {
-#if PHIDESK_WITH_CUDA
-    return cuda::devices(why);
-#else
-    why = "this build has no CUDA backend";
-    return {};
-#endif
+    const CudaPlugin* cuda = cuda_plugin(why);
+    return cuda ? cuda->devices(why) : std::vector<DeviceInfo>{};
+}
+
+double gpu_copy_bandwidth(int device, size_t bytes, int runs) {
+    std::string why;
+    const CudaPlugin* cuda = cuda_plugin(why);
+    if (!cuda) throw Error(why);
+    return cuda->copy_bandwidth(device, bytes, runs);
 }
 
 namespace {
@@ -43,9 +42,7 @@ std::unique_ptr<Backend> auto_backend(std::shared_ptr<const Model> model, const 
             continue;
         }
         try {
-#if PHIDESK_WITH_CUDA
-            return cuda::make_backend(model, options, int(d));
-#endif
+            return cuda_plugin(why)->make_backend(model, options, int(d));   // devices came from it
         } catch (const Error& e) {
             why = e.what();
         }
@@ -62,7 +59,9 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
     if (b == "cpu") return make_cpu_backend(std::move(model), options);
     if (b == "auto") return auto_backend(std::move(model), options);
     if (b == "cuda" || b.rfind("cuda:", 0) == 0) {
-#if PHIDESK_WITH_CUDA
+        std::string why;
+        const CudaPlugin* cuda = cuda_plugin(why);
+        if (!cuda) throw Error("backend '" + b + "': " + why + " (use cpu)");
         int device = 0;
         if (b.size() > 5) {
             try {
@@ -71,10 +70,7 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
                 throw Error("backend '" + b + "': expected cuda:N");
             }
         }
-        return cuda::make_backend(std::move(model), options, device);
-#else
-        throw Error("backend '" + b + "': this build has no CUDA backend (use cpu)");
-#endif
+        return cuda->make_backend(std::move(model), options, device);
     }
     throw Error("unknown backend '" + b + "' (auto, cpu, cuda, cuda:N)");
 }
