@@ -36,7 +36,8 @@ trap 'apt-get remove -y -qq phidesk >/dev/null 2>&1 || true' EXIT
 phidesk-cli --version
 phidesk --version
 # Without the CUDA plugin the app runs on the CPU and says why.
-phidesk-cli devices | tee /dev/stderr | grep -q "the CUDA backend is not installed"
+devices=$(phidesk-cli devices) && echo "$devices"
+grep -q "the CUDA backend is not installed" <<<"$devices"
 # The demo model's recorded answer to this prompt (../shared/reference/demo/cases.json, qa_phi2).
 out=$(cd / && phidesk-cli generate --model /usr/share/phidesk/models/phi-demo.phz --template qa \
     --prompt "What is Phi-2?" --temperature 0 --max-tokens 80 2>/dev/null)
@@ -52,7 +53,8 @@ man -l /usr/share/man/man1/phidesk-cli.1.gz >/dev/null 2>&1 || zcat /usr/share/m
 
 if [ -n "$cuda_deb" ]; then   # the plugin is found where it installs (cuBLAS here comes from the toolkit)
     dpkg -i --force-depends "$cuda_deb" >/dev/null
-    phidesk-cli devices | tee /dev/stderr | grep -q "backends: cpu, cuda"
+    devices=$(phidesk-cli devices) && echo "$devices"
+    grep -q "backends: cpu, cuda" <<<"$devices"
     dpkg -r phidesk-cuda >/dev/null
 fi
 apt-get remove -y -qq phidesk >/dev/null

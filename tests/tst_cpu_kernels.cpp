@@ -150,7 +150,7 @@ private slots:
 
     void fused_dots_equal_dequantize_then_dot_data() { levels_data(); }
 
-    // The prefill kernels: pack_panel transposes 16 rows exactly; gemm_16x6 accumulates every
+    // The prefill kernels: pack_panel (from float32 or F16 rows) transposes 16 rows exactly; gemm_16x6 accumulates every
     // product of the panel and 6 tokens (within float rounding of a double sum), and running the
     // inner dimension in two calls gives the bits of one call (k stays in order).
     void panel_gemm_matches_reference() {
@@ -165,6 +165,14 @@ private slots:
             k.pack_panel(rows, n, panel.data());
             for (int64_t i = 0; i < n; ++i)
                 for (int r = 0; r < 16; ++r) QCOMPARE(panel[size_t(i * 16 + r)], rows[r][i]);
+            std::vector<uint16_t> w16(w.size());
+            for (size_t i = 0; i < w.size(); ++i) w16[i] = f32_to_f16(w[i]);
+            const uint16_t* rows16[16];
+            for (int r = 0; r < 16; ++r) rows16[r] = w16.data() + r * n;
+            std::vector<float> panel16(panel.size());
+            k.pack_panel_f16(rows16, n, panel16.data());
+            for (int64_t i = 0; i < n; ++i)
+                for (int r = 0; r < 16; ++r) QCOMPARE(panel16[size_t(i * 16 + r)], f16_to_f32(rows16[r][i]));
             const float* xs[6];
             for (int t = 0; t < 6; ++t) xs[t] = x.data() + t * n;
             std::vector<float> one(96, 0.0f), split(96, 0.0f);

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -18,6 +17,7 @@
 
 #include "json_file.h"
 #include "model_build.h"
+#include "weight_memory.h"
 #include "phidesk/error.h"
 #include "phidesk/phz.h"
 
@@ -189,18 +189,7 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
     std::vector<size_t> offset(h.tensors.size());
     size_t total = 0;
     for (size_t i = 0; i < h.tensors.size(); ++i) offset[i] = total, total += (h.tensors[i].raw_bytes + 63) / 64 * 64;
-    // 2 MiB aligned and marked for huge pages: decode streams every weight once per token, and
-    // with 4 KiB pages the TLB misses cost a large part of the memory bandwidth.
-    constexpr size_t kHuge = 2u << 20;
-    const size_t bytes = std::max(kHuge, (total + kHuge - 1) / kHuge * kHuge);
-    std::shared_ptr<uint8_t> mem;
-    try {
-        mem.reset(static_cast<uint8_t*>(::operator new[](bytes, std::align_val_t(kHuge))),
-                  [](uint8_t* p) { ::operator delete[](p, std::align_val_t(kHuge)); });
-    } catch (const std::bad_alloc&) {
-        throw Error(f.path() + ": not enough memory for the model's " + std::to_string(total >> 20) + " MiB of weights");
-    }
-    madvise(mem.get(), bytes, MADV_HUGEPAGE);   // advice only: without THP it changes nothing
+    const std::shared_ptr<uint8_t> mem = allocate_weight_memory(total, f.path());
     struct Job { size_t tensor, chunk; };
     std::vector<Job> jobs;
     for (size_t i = 0; i < h.tensors.size(); ++i)

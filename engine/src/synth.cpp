@@ -3,6 +3,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <cstring>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "phidesk/tensor.h"
 #include "model_build.h"
 #include "quantize.h"
+#include "weight_memory.h"
 
 namespace phidesk {
 namespace fs = std::filesystem;
@@ -91,30 +93,40 @@ void fill(std::vector<uint16_t>& out, const Spec& s, uint64_t seed, bool bf16) {
 
 std::shared_ptr<const Model> synthetic_model(const ModelConfig& c, uint64_t seed, const std::string& quant) {
     if (quant != "f16" && quant != "int8" && quant != "int4") throw Error("--quant must be f16, int8 or int4");
-    auto storage = std::make_shared<std::vector<std::vector<uint8_t>>>();
+    const DType q = quant == "int8" ? DType::Q8 : quant == "int4" ? DType::Q4 : DType::F16;
+    auto quantized = [&](const Spec& s) { return q != DType::F16 && s.shape.size() == 2 && s.name != "model.embed_tokens.weight"; };
+    // One block for all weights, as a .phz load gives (huge pages), sized before anything is made.
+    size_t total = 0;
+    for (const Spec& s : tensor_specs(c)) {
+        const int64_t rows = s.shape[0], cols = s.shape.size() == 2 ? s.shape[1] : 1;
+        total += (quantized(s) ? 2 * scale_count(q, rows, cols) + value_bytes(q, rows, cols) : size_t(rows * cols) * 2 + 63) / 64 * 64 + 64;
+    }
+    const std::shared_ptr<uint8_t> mem = allocate_weight_memory(total, "synthetic " + quant + " model");
     std::map<std::string, TensorView> tensors;
     std::vector<uint16_t> buf;
+    size_t offset = 0;
     for (const Spec& s : tensor_specs(c)) {
         int64_t n = 1;
         for (int64_t d : s.shape) n *= d;
         buf.resize(size_t(n));
         fill(buf, s, seed, false);
         TensorView t{s.name, DType::F16, s.shape, buf.data(), nullptr};
-        const bool quantize_it = quant != "f16" && s.shape.size() == 2 && s.name != "model.embed_tokens.weight";
-        if (quantize_it) {
-            const DType q = quant == "int8" ? DType::Q8 : DType::Q4;
-            storage->push_back(quantize(q, t));
-            const uint8_t* p = storage->back().data();
+        uint8_t* dst = mem.get() + offset;
+        if (quantized(s)) {
+            const std::vector<uint8_t> payload = quantize(q, t);
+            std::memcpy(dst, payload.data(), payload.size());
+            offset += (payload.size() + 63) / 64 * 64;
             t.dtype = q;
-            t.scales = reinterpret_cast<const uint16_t*>(p);
-            t.data = p + 2 * scale_count(q, t.rows(), t.cols());
+            t.scales = reinterpret_cast<const uint16_t*>(dst);
+            t.data = dst + 2 * scale_count(q, t.rows(), t.cols());
         } else {
-            storage->emplace_back(reinterpret_cast<const uint8_t*>(buf.data()), reinterpret_cast<const uint8_t*>(buf.data() + n));
-            t.data = storage->back().data();
+            std::memcpy(dst, buf.data(), size_t(n) * 2);
+            offset += (size_t(n) * 2 + 63) / 64 * 64;
+            t.data = dst;
         }
         tensors.emplace(s.name, t);
     }
-    return make_model(c, tensors, "synthetic " + quant, "synthetic", storage);
+    return make_model(c, tensors, "synthetic " + quant, "synthetic", mem);
 }
 
 std::vector<std::string> synth_presets() {

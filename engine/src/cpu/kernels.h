@@ -25,6 +25,7 @@ struct CpuKernels {
     // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
     // packed k-major against 6 tokens, so every load feeds several FMAs.
     void (*pack_panel)(const float* const rows[16], int64_t n, float* panel);
+    void (*pack_panel_f16)(const uint16_t* const rows[16], int64_t n, float* panel);   // the same from F16 rows
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.
     void (*gelu_new)(float* x, int64_t n);

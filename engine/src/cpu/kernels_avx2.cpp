@@ -191,14 +191,16 @@ void gelu_new(float* x, int64_t n) {
     }
 }
 
-// panel[k * 16 + r] = rows[r][k]: 8 x 8 blocks transposed in registers.
-void pack_panel(const float* const rows[16], int64_t n, float* panel) {
+// panel[k * 16 + r] = rows[r][k]: 8 x 8 blocks transposed in registers. `load(row, k)` gives
+// elements k..k+7 of a row as floats, `one(row, k)` element k.
+template <class T, class Load, class One>
+void pack_rows(const T* const rows[16], int64_t n, float* panel, Load load, One one) {
     int64_t k = 0;
     for (; k + 8 <= n; k += 8)
         for (int half = 0; half < 2; ++half) {
-            const float* const* r = rows + 8 * half;
+            const T* const* r = rows + 8 * half;
             __m256 v[8], u[8];
-            for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(r[i] + k);
+            for (int i = 0; i < 8; ++i) v[i] = load(r[i], k);
             for (int i = 0; i < 8; i += 2) {   // pairs of rows interleaved
                 u[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
                 u[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
@@ -216,7 +218,18 @@ void pack_panel(const float* const rows[16], int64_t n, float* panel) {
             }
         }
     for (; k < n; ++k)
-        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = rows[r][k];
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = one(rows[r], k);
+}
+
+void pack_panel(const float* const rows[16], int64_t n, float* panel) {
+    pack_rows(rows, n, panel, [](const float* r, int64_t k) { return _mm256_loadu_ps(r + k); },
+              [](const float* r, int64_t k) { return r[k]; });
+}
+
+// F16 rows straight from the weights: no float32 copy of the rows on the way.
+void pack_panel_f16(const uint16_t* const rows[16], int64_t n, float* panel) {
+    pack_rows(rows, n, panel, [](const uint16_t* r, int64_t k) { return load_f16(r + k); },
+              [](const uint16_t* r, int64_t k) { return f16_to_f32(r[k]); });
 }
 
 float sum(const float* x, int64_t n) {
@@ -245,6 +258,6 @@ float fma_loop(int64_t iterations) {
 }  // namespace
 
 const CpuKernels kAvx2Kernels = {"avx2", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
-                                 dot_bf16, dot_q8, dot_q4, pack_panel, gemm_16x6, gelu_new, sum, fma_loop};
+                                 dot_bf16, dot_q8, dot_q4, pack_panel, pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk
