@@ -100,17 +100,18 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
     // threads. A batch (prefill) converts 16 rows at a time into a float32 panel and runs all its
     // tokens against it at the arithmetic limit. The two sum in different orders, so a token's
     // logits differ by float rounding between the paths.
+    // Work items are blocks of 16 output rows either way, so the epilogue runs over whole blocks.
     const bool batch = n >= 4;
-    const int64_t rows_per_item = batch ? kPanelRows : 1;
-    cx.pool.parallel_for((out + rows_per_item - 1) / rows_per_item, [&](int64_t begin, int64_t end, int thread) {
+    cx.pool.parallel_for((out + kPanelRows - 1) / kPanelRows, [&](int64_t begin, int64_t end, int thread) {
         const ThreadScratch& s = cx.scratch[thread];
         for (int64_t item = begin; item < end; ++item) {
-            const int64_t o0 = item * rows_per_item, rows = std::min(rows_per_item, out - o0);
+            const int64_t o0 = item * kPanelRows, rows = std::min(kPanelRows, out - o0);
             if (batch) {
                 pack_panel(cx.k, W, o0, s.rows, s.panel);
                 panel_times_tokens(cx.k, s.panel, in, x, n, y, out, o0, s.tile);
             } else {
-                for (int64_t t = 0; t < n; ++t) y[t * out + o0] = dot_row(cx.k, W, o0, x + t * in);
+                for (int64_t o = o0; o < o0 + rows; ++o)
+                    for (int64_t t = 0; t < n; ++t) y[t * out + o] = dot_row(cx.k, W, o, x + t * in);
             }
             for (int64_t t = 0; t < n; ++t) {
                 float* yt = y + t * out + o0;

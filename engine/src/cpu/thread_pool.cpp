@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -35,10 +36,12 @@ ThreadPool::~ThreadPool() {
     for (std::thread& t : workers_) t.join();
 }
 
+// Threads take chunks of about 1/8 of a fair share in turn, so a thread slowed by the rest of
+// the machine (or a busier part of the range) does not hold up the others.
 void ThreadPool::run_range(int index) {
-    const int64_t parts = size();
-    const int64_t begin = n_ * index / parts, end = n_ * (index + 1) / parts;
-    if (begin < end) task_(ctx_, begin, end, index);
+    const int64_t chunk = std::max<int64_t>(1, n_ / (int64_t(size()) * 8));
+    for (int64_t begin; (begin = next_.fetch_add(chunk, std::memory_order_relaxed)) < n_;)
+        task_(ctx_, begin, std::min(n_, begin + chunk), index);
 }
 
 void ThreadPool::run(int64_t n, Task task, void* ctx) {
@@ -47,6 +50,7 @@ void ThreadPool::run(int64_t n, Task task, void* ctx) {
         return;
     }
     task_ = task, ctx_ = ctx, n_ = n;
+    next_.store(0, std::memory_order_relaxed);
     pending_.store(int(workers_.size()), std::memory_order_relaxed);
     {
         std::lock_guard<std::mutex> lock(mutex_);   // a worker about to sleep sees the new generation

@@ -20,8 +20,8 @@ public:
 
     int size() const { return int(workers_.size()) + 1; }
 
-    // Splits [0, n) into size() contiguous ranges and runs fn(begin, end, thread) on each,
-    // the caller taking range 0; returns when all are done. fn must not throw.
+    // Runs fn(begin, end, thread) over contiguous chunks covering [0, n), the threads (the caller
+    // among them) taking chunks in turn; returns when all are done. fn must not throw.
     template <class Fn>
     void parallel_for(int64_t n, Fn&& fn) {
         run(n, [](void* ctx, int64_t b, int64_t e, int t) { (*static_cast<Fn*>(ctx))(b, e, t); }, &fn);
@@ -38,6 +38,7 @@ private:
     std::condition_variable wake_, done_;
     std::atomic<uint64_t> generation_{0};   // bumped per operation; publishes task_, ctx_, n_
     std::atomic<int> pending_{0};           // workers still running the current operation
+    std::atomic<int64_t> next_{0};          // the first index no thread has taken yet
     std::atomic<bool> stop_{false};
     Task task_ = nullptr;
     void* ctx_ = nullptr;
