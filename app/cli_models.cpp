@@ -83,38 +83,42 @@ int cmd_convert(const Args& a) {
 
 int cmd_download(const Args& a) {
 #ifdef PHIDESK_WITH_HUB
-    const std::string repo = a.get("repo");
-    const std::filesystem::path out = a.get("out");
+    ModelDownload d;
+    d.repo = a.get("repo");
+    d.folder = a.get("out");
+    d.phz = a.get("convert", "");
+    d.quant = a.get("quant", "keep");
+    d.delete_originals = a.has("delete-originals");
     HubOptions o;
     o.base_url = a.get("hub", default_hub_url());
     o.revision = a.get("revision", "main");
+    o.cancel = &g_cancel;
     if (const char* token = std::getenv("HF_TOKEN")) o.token = token;
-    const std::string phz = a.get("convert", ""), quant = a.get("quant", "keep");
-    const bool delete_originals = a.has("delete-originals");
     a.reject_unknown();
-    if (delete_originals && phz.empty()) throw Error("--delete-originals needs --convert FILE.phz");
+    if (d.delete_originals && d.phz.empty()) throw Error("--delete-originals needs --convert FILE.phz");
     cancel_on_signals();
 
-    const std::vector<HubFile> files = model_files(repo, hub_list_files(repo, o));
-    uint64_t total = 0;
-    for (const HubFile& f : files) total += f.size;
-    std::fprintf(stderr, "%s (%s): %zu files, %.1f MB -> %s\n", repo.c_str(), o.base_url.c_str(), files.size(),
-                 double(total) / 1e6, out.c_str());
+    std::fprintf(stderr, "%s from %s into %s\n", d.repo.c_str(), o.base_url.c_str(), d.folder.c_str());
     ProgressBar bar;
-    hub_download(repo, files, out, o, [&bar](const DownloadProgress& p) {
+    bool converting = false;
+    download_model(d, o, [&bar](const DownloadProgress& p) {
         const std::string label = (p.verifying ? "checking " : "") + p.file + " (" + std::to_string(p.file_index + 1) +
                                   "/" + std::to_string(p.file_count) + ")";
         bar.show(double(p.done) / 1e6, double(p.total) / 1e6, p.bytes_per_second / 1e6, label);
-        return !g_cancel.load();
+        return true;
+    }, [&](const ConvertProgress& p) {
+        if (!converting) {
+            bar.finish();
+            std::fprintf(stderr, "converting to %s\n", d.phz.c_str());
+            converting = true;
+        }
+        const double mb = double(p.bytes_done) / 1e6;
+        bar.show(mb, double(p.bytes_total) / 1e6, mb / std::max(p.seconds, 1e-9), p.tensor);
     });
     bar.finish();
-    std::printf("downloaded %s into %s (sizes and SHA-256 checked)\n", repo.c_str(), out.c_str());
-    if (phz.empty()) return 0;
-    convert(out, phz, quant, 3, 0);
-    if (delete_originals) {
-        for (const HubFile& f : files) std::filesystem::remove(out / f.path);
-        std::printf("deleted the downloaded files in %s (the model is now %s)\n", out.c_str(), phz.c_str());
-    }
+    std::printf("downloaded %s into %s (sizes and SHA-256 checked)\n", d.repo.c_str(), d.folder.c_str());
+    if (!d.phz.empty()) std::printf("wrote %s\n", d.phz.c_str());
+    if (d.delete_originals) std::printf("deleted the downloaded files in %s\n", d.folder.c_str());
     return 0;
 #else
     (void)a;

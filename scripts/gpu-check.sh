@@ -33,6 +33,7 @@ build() {
 run() {
     local out=${OUT:-/tmp/gpu-check} cli=$kit/phidesk-cli status=0
     mkdir -p "$out"
+    rm -f "$out/summary.txt" "$out/steps.jsonl"
     [ -x "$cli" ] || { echo "no $cli: run 'scripts/gpu-check.sh build' here and carry build/gpu-check" | tee "$out/summary.txt"; exit 2; }
     log() { echo "== $*" | tee -a "$out/summary.txt"; }
     step() {   # step NAME CMD...: runs, logs, records pass/fail in summary.json
@@ -51,7 +52,8 @@ run() {
     step verify-micro-phi "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/micro-phi" --golden "$out/micro-golden.json"
     step verify-tiny-phi2 "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/tiny-phi2.phz" --golden "$out/tiny-golden.json"
     for q in int8 int4; do
-        "$cli" convert --in "$kit/ref/micro-phi" --out "$out/micro-$q.phz" --quant $q >/dev/null 2>&1
+        "$cli" convert --in "$kit/ref/micro-phi" --out "$out/micro-$q.phz" --quant $q > "$out/convert-$q.log" 2>&1 ||
+            { status=1; tail -3 "$out/convert-$q.log" | tee -a "$out/summary.txt"; }
         for b in cpu cuda; do
             "$cli" logits --backend $b --model "$out/micro-$q.phz" --tokens 5,17,300,42,7,99,250,3,11,400 --top 1 > "$out/logits-$q-$b.json" 2>&1
         done
@@ -71,8 +73,10 @@ for c in cases:
     r = subprocess.run([cli, "generate", "--backend", "cuda", "--model", "resources/models/phi-demo.phz", "--template", "raw",
                         "--prompt-ids", ",".join(map(str, c["prompt_ids"])), "--temperature", "0",
                         "--max-tokens", str(len(c["greedy_ids"])), "--json"], capture_output=True, text=True)
-    got = json.loads(r.stdout)["ids"] if r.returncode == 0 else None
-    if got != c["greedy_ids"][:len(got or [])] or not got: bad += 1; print("MISMATCH", c["name"], r.stderr[-300:])
+    got = json.loads(r.stdout) if r.returncode == 0 else {}
+    want = c["greedy_ids"][:-1] if c["greedy_ids"][-1] == 50256 else c["greedy_ids"]   # the ids stop before EOS
+    if got.get("ids") != want or (want != c["greedy_ids"] and got.get("stop_reason") != "eos"):
+        bad += 1; print("MISMATCH", c["name"], r.stderr[-300:])
 print(f"{len(cases) - bad}/{len(cases)} demo cases give their recorded greedy ids on the GPU")
 sys.exit(1 if bad else 0)' "$cli" "$kit/ref/demo-cases.json"
     for q in f16 int8 int4; do

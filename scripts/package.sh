@@ -32,7 +32,7 @@ desktop-file-validate resources/io.github.phidesk.PhiDesk.desktop
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq "./$deb" >/dev/null
-trap 'apt-get remove -y -qq phidesk >/dev/null 2>&1 || true' EXIT
+trap 'dpkg -r phidesk-cuda >/dev/null 2>&1; apt-get remove -y -qq phidesk >/dev/null 2>&1 || true' EXIT
 phidesk-cli --version
 phidesk --version
 # Without the CUDA plugin the app runs on the CPU and says why.

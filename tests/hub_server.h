@@ -4,7 +4,7 @@
 //   GET /{repo}/resolve/main/{path}                     302 to /cdn/{path}, like the hub
 //   GET /cdn/{path}                                     the bytes, with HTTP Range support
 // Faults for the tests: drop the connection after N bytes of a file, serve a file with one
-// byte changed or slowly, list an extra file name. It runs in its own thread with blocking sockets.
+// byte changed or slowly, list a wrong size or an extra file name. It runs in its own thread with blocking sockets.
 #pragma once
 #include <QCryptographicHash>
 #include <QFile>
@@ -37,6 +37,7 @@ public:
     void corrupt(const QString& file) { QMutexLocker l(&m_); corrupt_ = file; }
     void slow_down(const QString& file) { QMutexLocker l(&m_); slow_ = file; }   // ~30 MB/s, so a run can be cancelled midway
     void list_extra(const QJsonObject& entry) { QMutexLocker l(&m_); extra_.append(entry); }
+    void misstate_size(const QString& file, qint64 delta) { QMutexLocker l(&m_); size_delta_[file] = delta; }   // in the listing
     // "GET <target> [Range: ...]" of every request so far.
     QStringList requests() const { QMutexLocker l(&m_); return log_; }
 
@@ -84,12 +85,17 @@ private:
         for (const auto& e : std::filesystem::directory_iterator(dir_)) {
             const QString name = QString::fromStdString(e.path().filename().string());
             const QByteArray bytes = content(name);
-            QJsonObject f{{"type", "file"}, {"path", name}, {"size", double(bytes.size())}, {"oid", "0000"}};
+            qint64 size = bytes.size();
+            {
+                QMutexLocker l(&m_);
+                size += size_delta_.value(name, 0);
+            }
+            QJsonObject f{{"type", "file"}, {"path", name}, {"size", double(size)}, {"oid", "0000"}};
             if (name.endsWith(".safetensors") || name == "tokenizer.json") {   // LFS files, as on the hub
                 QFile real(QString::fromStdString(e.path().string()));
                 real.open(QIODevice::ReadOnly);
                 const QByteArray sha = QCryptographicHash::hash(real.readAll(), QCryptographicHash::Sha256).toHex();
-                f["lfs"] = QJsonObject{{"oid", QString::fromLatin1(sha)}, {"size", double(bytes.size())}, {"pointerSize", 134}};
+                f["lfs"] = QJsonObject{{"oid", QString::fromLatin1(sha)}, {"size", double(size)}, {"pointerSize", 134}};
             }
             files.append(f);
         }
@@ -147,7 +153,7 @@ private:
     quint16 port_ = 0;
     QSemaphore ready_;
     mutable QMutex m_;
-    QHash<QString, qint64> drop_;
+    QHash<QString, qint64> drop_, size_delta_;
     QString corrupt_, slow_;
     QList<QJsonObject> extra_;
     QStringList log_;

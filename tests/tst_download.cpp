@@ -166,6 +166,42 @@ private slots:
         QCOMPARE(Model::load(phz.toStdString())->config().num_layers, 4);
     }
 
+    // A hub whose bytes do not match its own listing gives an error at once (no endless retries),
+    // and an empty file in the listing is simply created.
+    void sizes_that_disagree_with_the_listing_are_errors() {
+        for (const qint64 delta : {qint64(+1000), qint64(-1000)}) {
+            test::HubServer hub(kRepo, demo_dir());
+            hub.misstate_size(QStringLiteral("vocab.json"), delta);
+            QTemporaryDir tmp;
+            const fs::path out = tmp.path().toStdString();
+            const auto files = model_files(kRepo.toStdString(), hub_list_files(kRepo.toStdString(), options(hub)));
+            try {
+                hub_download(kRepo.toStdString(), files, out, options(hub), {});
+                QFAIL("a size that disagrees with the listing was accepted");
+            } catch (const Error& e) {
+                QVERIFY2(QString::fromUtf8(e.what()).contains("vocab.json"), e.what());
+            }
+            QVERIFY(!fs::exists(out / "vocab.json"));
+            QVERIFY(count_requests(hub.requests(), QStringLiteral("/cdn/vocab.json")) <= 2);
+        }
+        test::HubServer hub(kRepo, demo_dir());
+        hub.list_extra(QJsonObject{{"type", "file"}, {"path", "empty.json"}, {"size", 0}});
+        QTemporaryDir tmp;
+        const fs::path out = tmp.path().toStdString();
+        hub_download(kRepo.toStdString(), model_files(kRepo.toStdString(), hub_list_files(kRepo.toStdString(), options(hub))),
+                     out, options(hub), {});
+        QVERIFY(fs::exists(out / "empty.json") && fs::file_size(out / "empty.json") == 0);
+    }
+
+    // Cancelling from another thread stops even a request that is only waiting.
+    void cancel_flag_stops_the_listing() {
+        std::atomic<bool> cancel{true};
+        test::HubServer hub(kRepo, demo_dir());
+        HubOptions o = options(hub);
+        o.cancel = &cancel;
+        QVERIFY_THROWS_EXCEPTION(DownloadCancelled, hub_list_files(kRepo.toStdString(), o));
+    }
+
     void hub_errors_name_the_repository() {
         test::HubServer hub(kRepo, demo_dir());
         try {

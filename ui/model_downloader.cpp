@@ -10,8 +10,11 @@ namespace phidesk::ui {
 ModelDownloader::ModelDownloader(QObject* parent) : QObject(parent) {}
 
 ModelDownloader::~ModelDownloader() {
-    cancel();
-    if (thread_) thread_->wait();
+    cancel();   // stops requests, waits and conversion promptly
+    if (thread_) {
+        thread_->wait();
+        delete thread_;
+    }
 }
 
 bool ModelDownloader::running() const { return thread_ && thread_->isRunning(); }
@@ -19,40 +22,35 @@ bool ModelDownloader::running() const { return thread_ && thread_->isRunning(); 
 void ModelDownloader::cancel() { cancel_ = true; }
 
 void ModelDownloader::start(const DownloadRequest& r) {
-    if (running()) return;
-    if (thread_) thread_->deleteLater();
+    if (thread_) {   // the last run has sent `finished`; its thread is ending
+        thread_->wait();
+        delete thread_;
+    }
     cancel_ = false;
     thread_ = QThread::create([this, r] {
-        namespace fs = std::filesystem;
-        const std::string repo = r.repo.toStdString();
-        const fs::path folder = r.folder.toStdString();
-        const fs::path dir = folder / repo.substr(repo.rfind('/') + 1);
-        const fs::path phz = fs::path(dir) += ".phz";
+        ModelDownload d;
+        d.repo = r.repo.toStdString();
+        d.folder = std::filesystem::path(r.folder.toStdString()) / d.repo.substr(d.repo.rfind('/') + 1);
+        d.phz = std::filesystem::path(d.folder) += ".phz";
+        d.quant = r.quant.toStdString();
+        d.delete_originals = r.deleteOriginals;
+        HubOptions o;
+        o.base_url = r.hubUrl.toStdString();
+        o.cancel = &cancel_;
+        if (const char* token = std::getenv("HF_TOKEN")) o.token = token;
         try {
-            HubOptions o;
-            o.base_url = r.hubUrl.toStdString();
-            if (const char* token = std::getenv("HF_TOKEN")) o.token = token;
-            const std::vector<HubFile> files = model_files(repo, hub_list_files(repo, o));
-            hub_download(repo, files, dir, o, [this](const DownloadProgress& p) {
+            const auto phz = download_model(d, o, [this](const DownloadProgress& p) {
                 emit progress(QString::fromStdString(p.file), qint64(p.done), qint64(p.total), p.bytes_per_second, p.verifying, false);
-                return !cancel_.load();
-            });
-            ConvertOptions c;
-            c.quant = r.quant.toStdString();
-            c.cancel = &cancel_;
-            c.on_progress = [this](const ConvertProgress& p) {
+                return true;
+            }, [this](const ConvertProgress& p) {
                 emit progress(QString::fromStdString(p.tensor), qint64(p.bytes_done), qint64(p.bytes_total),
                               double(p.bytes_done) / std::max(p.seconds, 1e-9), false, true);
-            };
-            convert_to_phz(dir, phz, c);
-            if (r.deleteOriginals) {   // only what was downloaded; the folder goes if that leaves it empty
-                for (const HubFile& f : files) fs::remove(dir / f.path);
-                std::error_code ec;
-                if (fs::is_empty(dir, ec)) fs::remove(dir, ec);
-            }
+            });
             emit finished(QString::fromStdString(phz.string()), {}, false);
-        } catch (const std::exception& e) {
-            emit finished({}, QString::fromStdString(e.what()), cancel_.load());
+        } catch (const DownloadCancelled& e) {
+            emit finished({}, QString::fromStdString(e.what()), true);
+        } catch (const std::exception& e) {   // a conversion stopped by Cancel says so too
+            emit finished({}, QString::fromStdString(e.what()), cancel_.load() && std::string(e.what()) == "conversion cancelled");
         }
     });
     thread_->start();

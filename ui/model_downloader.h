@@ -1,5 +1,5 @@
-// Getting a model from a hub, off the GUI thread: list the repository, download with resume and
-// SHA-256 checks, convert to .phz, optionally delete the downloaded originals. The welcome page
+// Getting a model from a hub off the GUI thread (phidesk::download_model: list, download with
+// resume and SHA-256 checks, convert to .phz, optionally delete the originals). The welcome page
 // shows its signals; it holds no widgets.
 #pragma once
 #include <QObject>
@@ -21,7 +21,7 @@ public:
     explicit ModelDownloader(QObject* parent = nullptr);
     ~ModelDownloader() override;   // cancels and waits
 
-    void start(const DownloadRequest& r);
+    void start(const DownloadRequest& r);   // not while running()
     void cancel();
     bool running() const;
 

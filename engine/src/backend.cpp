@@ -23,11 +23,20 @@ std::vector<DeviceInfo> gpu_devices(std::string& why) {
     return cuda ? cuda->devices(why) : std::vector<DeviceInfo>{};
 }
 
-double gpu_copy_bandwidth(int device, size_t bytes, int runs) {
+namespace {
+
+// The CUDA backend, or an Error saying why it is unusable (prefixed with `what`).
+const CudaPlugin* require_cuda(const std::string& what) {
     std::string why;
     const CudaPlugin* cuda = cuda_plugin(why);
-    if (!cuda) throw Error(why);
-    return cuda->copy_bandwidth(device, bytes, runs);
+    if (!cuda) throw Error(what + why);
+    return cuda;
+}
+
+}  // namespace
+
+double gpu_copy_bandwidth(int device, size_t bytes, int runs) {
+    return require_cuda("")->copy_bandwidth(device, bytes, runs);
 }
 
 namespace {
@@ -59,9 +68,7 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
     if (b == "cpu") return make_cpu_backend(std::move(model), options);
     if (b == "auto") return auto_backend(std::move(model), options);
     if (b == "cuda" || b.rfind("cuda:", 0) == 0) {
-        std::string why;
-        const CudaPlugin* cuda = cuda_plugin(why);
-        if (!cuda) throw Error("backend '" + b + "': " + why + " (use cpu)");
+        const CudaPlugin* cuda = require_cuda("backend '" + b + "': ");
         int device = 0;
         if (b.size() > 5) {
             try {

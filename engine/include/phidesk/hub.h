@@ -4,6 +4,7 @@
 // Downloads go to NAME.partial, resume with HTTP Range after an interruption (within a run and
 // across runs), and are checked against the sizes and LFS SHA-256 digests the hub lists.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,7 @@ struct HubOptions {
     std::string token;      // sent as a Bearer token to the hub (gated or private repositories)
     int attempts = 5;       // per file; each attempt resumes where the last one stopped
     int stall_seconds = 60; // an attempt that receives nothing for this long is abandoned
+    const std::atomic<bool>* cancel = nullptr;   // set from another thread: stops any request or wait
 };
 
 struct DownloadProgress {
@@ -56,5 +58,17 @@ std::vector<HubFile> model_files(const std::string& repo, const std::vector<HubF
 // Downloads `files` of `repo` into `out` (created), skipping files already complete and checked.
 void hub_download(const std::string& repo, const std::vector<HubFile>& files, const std::filesystem::path& out,
                   const HubOptions& o, const DownloadCallback& progress);
+
+// The whole way to a model: list the repository, download model_files() into `folder`, then
+// (when `phz` is set) convert to it and, when asked, delete the downloaded files. Returns `phz`.
+struct ModelDownload {
+    std::string repo;
+    std::filesystem::path folder, phz;
+    std::string quant = "keep";
+    bool delete_originals = false;
+};
+struct ConvertProgress;
+std::filesystem::path download_model(const ModelDownload& d, const HubOptions& o, const DownloadCallback& progress,
+                                     const std::function<void(const ConvertProgress&)>& converting);
 
 }  // namespace phidesk

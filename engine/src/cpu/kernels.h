@@ -1,5 +1,6 @@
 // The CPU's inner loops, one table per instruction-set level, chosen at run time.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +37,11 @@ struct CpuKernels {
 
 inline constexpr int64_t kPanelRows = 16, kPanelTokens = 6;   // gemm_16x6
 inline constexpr int64_t kFmaLoopFlops = 12 * 8 * 2;   // 12 vectors of 8 lanes, multiply + add
+
+// gelu_new of one value, in float: the portable kernel and the SIMD kernels' tails.
+inline float gelu_new_scalar(float v) {
+    return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+}
 
 extern const CpuKernels kPortableKernels;
 extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when cpu_has_avx2()

@@ -185,10 +185,7 @@ void gelu_new(float* x, int64_t n) {
         const __m256 tanh = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(exp_ps(two_u), one)));
         _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, tanh)));
     }
-    for (; i < n; ++i) {
-        const float v = x[i];
-        x[i] = 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-    }
+    for (; i < n; ++i) x[i] = gelu_new_scalar(x[i]);
 }
 
 // panel[k * 16 + r] = rows[r][k]: 8 x 8 blocks transposed in registers. `load(row, k)` gives

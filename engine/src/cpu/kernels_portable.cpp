@@ -86,11 +86,7 @@ void pack_panel_f16(const uint16_t* const rows[16], int64_t n, float* panel) {
 }
 
 void gelu_new(float* x, int64_t n) {
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    for (int64_t i = 0; i < n; ++i) {
-        const float v = x[i];
-        x[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-    }
+    for (int64_t i = 0; i < n; ++i) x[i] = gelu_new_scalar(x[i]);
 }
 
 float sum(const float* x, int64_t n) {

@@ -40,7 +40,7 @@ double measure_read_bandwidth(int threads, size_t bytes, int runs) {
     for (int r = 0; r < std::max(runs, 1); ++r) {
         std::vector<float> partial(size_t(pool.size()));
         const auto t0 = Clock::now();
-        pool.parallel_for(n, [&](int64_t b, int64_t e, int t) { partial[size_t(t)] = k.sum(buf.get() + b, e - b); });
+        pool.parallel_for(n, [&](int64_t b, int64_t e, int t) { partial[size_t(t)] += k.sum(buf.get() + b, e - b); });
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         g_sink = partial[0];
         gbs.push_back(double(n) * sizeof(float) / s / 1e9);

@@ -73,7 +73,7 @@ static void panel_times_tokens(const CpuKernels& k, const float* panel, int64_t 
                                float* y, int64_t out, int64_t o0, float* tile) {
     constexpr int64_t kChunk = 1024;
     const int64_t rows = std::min(kPanelRows, out - o0), chunk = rows == kPanelRows ? kChunk : in;
-    float discard[kPanelRows];   // results of the repeated last token of a short group
+    float discard[kPanelRows] = {};   // results of the repeated last token of a short group
     for (int64_t t = 0; t < n; ++t) std::fill_n(y + t * out + o0, rows, 0.0f);
     for (int64_t k0 = 0; k0 < in; k0 += chunk) {
         const int64_t len = std::min(chunk, in - k0);

@@ -39,6 +39,10 @@ ThreadPool::~ThreadPool() {
 // Threads take chunks of about 1/8 of a fair share in turn, so a thread slowed by the rest of
 // the machine (or a busier part of the range) does not hold up the others.
 void ThreadPool::run_range(int index) {
+    if (n_ <= size()) {   // one item per thread, each on its own thread (the FMA benchmark relies on it)
+        if (index < n_) task_(ctx_, index, index + 1, index);
+        return;
+    }
     const int64_t chunk = std::max<int64_t>(1, n_ / (int64_t(size()) * 8));
     for (int64_t begin; (begin = next_.fetch_add(chunk, std::memory_order_relaxed)) < n_;)
         task_(ctx_, begin, std::min(n_, begin + chunk), index);

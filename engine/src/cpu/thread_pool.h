@@ -21,7 +21,9 @@ public:
     int size() const { return int(workers_.size()) + 1; }
 
     // Runs fn(begin, end, thread) over contiguous chunks covering [0, n), the threads (the caller
-    // among them) taking chunks in turn; returns when all are done. fn must not throw.
+    // among them) taking chunks in turn, so one thread may run several chunks: per-thread
+    // results must accumulate. With n <= size(), item i runs on thread i. Returns when all are
+    // done; fn must not throw.
     template <class Fn>
     void parallel_for(int64_t n, Fn&& fn) {
         run(n, [](void* ctx, int64_t b, int64_t e, int t) { (*static_cast<Fn*>(ctx))(b, e, t); }, &fn);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "phidesk/phz.h"
 #include "sha256.h"
 
 namespace phidesk {
@@ -72,6 +74,24 @@ bool transient_curl(CURLcode c) {
            c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM || c == CURLE_SSL_CONNECT_ERROR;
 }
 
+int stop_when_cancelled(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
+bool cancelled(const HubOptions& o) { return o.cancel && o.cancel->load(); }
+
+// Sleeps, waking early when the download is cancelled.
+void pause_unless_cancelled(std::chrono::milliseconds total, const HubOptions& o) {
+    for (auto slept = std::chrono::milliseconds(0); slept < total && !cancelled(o); slept += std::chrono::milliseconds(50))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+// {base}/{repo}/{middle}/{revision}{rest}: the hub's URLs for a repository.
+std::string repo_url(const HubOptions& o, const std::string& prefix, const std::string& repo, const std::string& middle,
+                     const std::string& rest) {
+    return trim_slash(o.base_url) + prefix + url_encode(repo, true) + "/" + middle + "/" + url_encode(o.revision, false) + rest;
+}
+
 // One libcurl easy handle with the options every request shares.
 class Request {
 public:
@@ -87,6 +107,11 @@ public:
         curl_easy_setopt(h_, CURLOPT_ERRORBUFFER, error_);
         curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
         if (!o.token.empty()) header("Authorization: Bearer " + o.token);   // not sent on to other hosts
+        if (o.cancel) {   // a cancel also stops a request that is waiting on the network
+            curl_easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
+            curl_easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, stop_when_cancelled);
+            curl_easy_setopt(h_, CURLOPT_XFERINFODATA, o.cancel);
+        }
     }
     ~Request() {
         curl_slist_free_all(headers_);
@@ -122,12 +147,17 @@ size_t append_to_string(char* data, size_t size, size_t n, void* out) {
     return size * n;
 }
 
+// Link: <url1>; rel="prev", <url2>; rel="next"   (the tree API pages long listings)
 size_t find_next_link(char* data, size_t size, size_t n, void* out) {
-    // Link: <https://...>; rel="next"   (the tree API pages long listings)
     const std::string line(data, size * n);
-    if (line.size() > 5 && strncasecmp(line.c_str(), "link:", 5) == 0 && line.find("rel=\"next\"") != std::string::npos) {
-        const size_t a = line.find('<'), b = line.find('>');
-        if (a != std::string::npos && b > a) *static_cast<std::string*>(out) = line.substr(a + 1, b - a - 1);
+    if (line.size() < 5 || strncasecmp(line.c_str(), "link:", 5) != 0) return size * n;
+    for (size_t start = 5; start < line.size();) {
+        const size_t end = std::min(line.find(',', start), line.size());
+        const std::string entry = line.substr(start, end - start);
+        const size_t a = entry.find('<'), b = entry.find('>');
+        if (a != std::string::npos && b != std::string::npos && b > a && entry.find("rel=\"next\"") != std::string::npos)
+            *static_cast<std::string*>(out) = entry.substr(a + 1, b - a - 1);
+        start = end + 1;
     }
     return size * n;
 }
@@ -140,6 +170,7 @@ std::string get_text(const std::string& url, const std::string& what, const HubO
     curl_easy_setopt(r.get(), CURLOPT_HEADERFUNCTION, find_next_link);
     curl_easy_setopt(r.get(), CURLOPT_HEADERDATA, next);
     const CURLcode c = r.perform();
+    if (cancelled(o)) throw DownloadCancelled("download cancelled");
     if (c != CURLE_OK) throw Error(what + ": " + r.error_text(c) + " (" + url + ")");
     if (r.status() != 200) throw Error(http_status_message(what, r.status()));
     return body;
@@ -148,8 +179,11 @@ std::string get_text(const std::string& url, const std::string& what, const HubO
 // State of one transfer into a .partial file.
 struct Transfer {
     FILE* file = nullptr;
+    uint64_t size = 0;          // as the hub lists it
     uint64_t offset = 0;        // bytes in the file
     uint64_t start = 0;         // bytes in the file when this attempt began
+    int64_t range_start = -1;   // of a 206 answer (Content-Range)
+    bool too_long = false;      // the hub sent more than it lists
     long status = 0;
     bool started = false;
     std::string write_error, body;   // body: an error page, kept for the message
@@ -159,6 +193,7 @@ struct Transfer {
     DownloadProgress p;
     uint64_t base = 0;          // bytes of the files before this one
     Clock::time_point t0, last;
+    const std::atomic<bool>* cancel = nullptr;
     bool cancelled = false;
 };
 
@@ -180,12 +215,27 @@ size_t write_partial(char* data, size_t size, size_t n, void* user) {
         t.body.append(data, std::min<size_t>(bytes, 4096));
         return bytes;
     }
+    if (t.status == 206 && t.range_start != int64_t(t.start)) {   // not the range asked for
+        t.write_error = "the hub answered with bytes from " + std::to_string(t.range_start) + ", not from " + std::to_string(t.start);
+        return 0;
+    }
+    if (t.offset + bytes > t.size) {
+        t.too_long = true;
+        return 0;
+    }
     if (std::fwrite(data, 1, bytes, t.file) != bytes) {
         t.write_error = std::strerror(errno);
         return 0;
     }
     t.offset += bytes;
     return bytes;
+}
+
+size_t read_content_range(char* data, size_t size, size_t n, void* user) {
+    const std::string line(data, size * n);   // Content-Range: bytes 100-999/1000
+    if (line.size() > 20 && strncasecmp(line.c_str(), "content-range: bytes ", 21) == 0)
+        static_cast<Transfer*>(user)->range_start = std::strtoll(line.c_str() + 21, nullptr, 10);
+    return size * n;
 }
 
 int report_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -196,7 +246,7 @@ int report_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) 
     const double seconds = std::chrono::duration<double>(now - t.t0).count();
     t.p.done = t.base + t.offset;
     t.p.bytes_per_second = seconds > 0 ? double(t.offset - t.start) / seconds : 0;
-    if (*t.callback && !(*t.callback)(t.p)) t.cancelled = true;
+    if ((*t.callback && !(*t.callback)(t.p)) || (t.cancel && t.cancel->load())) t.cancelled = true;
     return t.cancelled ? 1 : 0;
 }
 
@@ -212,31 +262,36 @@ struct FileCloser {
     void operator()(FILE* f) const { std::fclose(f); }
 };
 
-// Fetches `url` into `part` until it holds `size` bytes, resuming with Range; attempts that
-// make progress do not count against o.attempts.
+// Fetches `url` into `part` until it holds `size` bytes, resuming with Range. An attempt that
+// brings the file further than ever before does not count against o.attempts.
 void fetch(const std::string& url, const std::string& name, const fs::path& part, uint64_t size, const HubOptions& o,
            Transfer& t) {
     int failures = 0;
+    uint64_t furthest = 0;
     std::string last_error;
+    t.size = size;
     while (true) {
         t.offset = t.start = file_size_or_zero(part);
         if (t.offset > size) {   // not what the hub lists now: start over
             fs::remove(part);
             t.offset = t.start = 0;
         }
-        if (t.offset == size) return;
-        std::unique_ptr<FILE, FileCloser> f(std::fopen(part.c_str(), "ab"));
+        std::unique_ptr<FILE, FileCloser> f(std::fopen(part.c_str(), "ab"));   // also makes an empty file
         if (!f) throw Error(part.string() + ": cannot write: " + std::strerror(errno));
+        if (t.offset == size) return;
         Request r(url, o);
         if (t.offset > 0) r.header("Range: bytes=" + std::to_string(t.offset) + "-");
         t.file = f.get();
         t.handle = r.get();
-        t.started = false;
+        t.started = t.too_long = false;
         t.status = 0;
+        t.range_start = -1;
         t.body.clear();
         t.t0 = Clock::now();
         curl_easy_setopt(r.get(), CURLOPT_WRITEFUNCTION, write_partial);
         curl_easy_setopt(r.get(), CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(r.get(), CURLOPT_HEADERFUNCTION, read_content_range);
+        curl_easy_setopt(r.get(), CURLOPT_HEADERDATA, &t);
         curl_easy_setopt(r.get(), CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(r.get(), CURLOPT_XFERINFOFUNCTION, report_progress);
         curl_easy_setopt(r.get(), CURLOPT_XFERINFODATA, &t);
@@ -245,15 +300,20 @@ void fetch(const std::string& url, const std::string& name, const fs::path& part
         if (!flushed && t.write_error.empty()) t.write_error = std::strerror(errno);
         f.reset();
         const long status = t.status ? t.status : r.status();
-        if (t.cancelled)
-            throw DownloadCancelled("download cancelled: " + mb(file_size_or_zero(part)) + " of " + name +
-                                    " kept; the next download resumes there");
-        if (!t.write_error.empty()) throw Error(part.string() + ": write failed: " + t.write_error);
-        const bool progressed = file_size_or_zero(part) > t.start;
+        const uint64_t now = file_size_or_zero(part);
+        if (t.cancelled || cancelled(o))
+            throw DownloadCancelled("download cancelled: " + mb(now) + " of " + name + " kept; the next download resumes there");
+        if (!t.write_error.empty()) throw Error(part.string() + ": " + t.write_error);
+        if (t.too_long) {
+            fs::remove(part);
+            throw Error(name + ": the hub sent more than the " + std::to_string(size) + " bytes it lists; the file was deleted");
+        }
         if (c == CURLE_OK && (status == 200 || status == 206)) {
-            if (file_size_or_zero(part) == size) return;
-            last_error = "the transfer ended at " + std::to_string(file_size_or_zero(part)) + " of " + std::to_string(size) + " bytes";
-        } else if (c == CURLE_OK && status == 416) {
+            if (now == size) return;
+            throw Error(name + ": the hub sent " + std::to_string(now) + " bytes, its listing says " + std::to_string(size) +
+                        " (" + mb(now) + " kept)");
+        }
+        if (c == CURLE_OK && status == 416) {
             fs::remove(part);   // our partial file does not fit the file on the hub
             last_error = "HTTP 416 (range not satisfiable)";
         } else if (c == CURLE_OK && !transient_http(status)) {
@@ -262,14 +322,15 @@ void fetch(const std::string& url, const std::string& name, const fs::path& part
             if (c != CURLE_OK && !transient_curl(c)) throw Error(name + ": " + r.error_text(c));
             last_error = c != CURLE_OK ? r.error_text(c) : "HTTP " + std::to_string(status);
         }
-        if (progressed) {
-            failures = 0;   // an interrupted transfer resumes at once
+        if (now > furthest) {   // an interrupted transfer that got further resumes at once
+            furthest = now;
+            failures = 0;
             continue;
         }
         if (++failures >= o.attempts)
             throw Error(name + ": download failed after " + std::to_string(o.attempts) + " attempts: " + last_error +
-                        " (" + mb(file_size_or_zero(part)) + " kept; run the download again to resume)");
-        std::this_thread::sleep_for(std::chrono::milliseconds(250) * (1 << std::min(failures, 6)));
+                        " (" + mb(now) + " kept; run the download again to resume)");
+        pause_unless_cancelled(std::chrono::milliseconds(250) * (1 << std::min(failures, 6)), o);
     }
 }
 
@@ -282,8 +343,7 @@ std::string default_hub_url() {
 
 std::vector<HubFile> hub_list_files(const std::string& repo, const HubOptions& o) {
     init_curl();
-    std::string url = trim_slash(o.base_url) + "/api/models/" + url_encode(repo, true) + "/tree/" +
-                      url_encode(o.revision, false) + "?recursive=true";
+    std::string url = repo_url(o, "/api/models/", repo, "tree", "?recursive=true");
     std::vector<HubFile> files;
     while (!url.empty()) {
         std::string next;
@@ -304,6 +364,8 @@ std::vector<HubFile> hub_list_files(const std::string& repo, const HubOptions& o
         } catch (const nlohmann::json::exception& e) {
             throw Error(repo + ": the hub's file list is not the expected JSON: " + e.what());
         }
+        if (!next.empty() && next.rfind(trim_slash(o.base_url) + "/", 0) != 0)
+            throw Error(repo + ": the hub's next page is on another server (" + next + ")");   // the token stays home
         url = next;
     }
     return files;
@@ -334,6 +396,7 @@ void hub_download(const std::string& repo, const std::vector<HubFile>& files, co
     fs::create_directories(out);
     Transfer t;
     t.callback = &progress;
+    t.cancel = o.cancel;
     t.p.file_count = int(files.size());
     uint64_t missing = 0;
     for (const HubFile& f : files) {
@@ -353,26 +416,24 @@ void hub_download(const std::string& repo, const std::vector<HubFile>& files, co
         fs::create_directories(final.parent_path());
         t.p.file = f.path;
         t.p.file_index = int(i);
-        t.p.verifying = false;
-        auto verified = [&](const fs::path& p) {
-            if (f.sha256.empty()) return true;
+        auto digest = [&](const fs::path& p) {   // "" when the hub lists none
+            if (f.sha256.empty()) return std::string();
             t.p.verifying = true;
-            if (progress && !progress(t.p)) throw DownloadCancelled("download cancelled while checking " + f.path);
+            if ((progress && !progress(t.p)) || cancelled(o)) throw DownloadCancelled("download cancelled while checking " + f.path);
             t.p.verifying = false;
-            return sha256_file(p) == f.sha256;
+            return sha256_file(p);
         };
-        if (file_size_or_zero(final) == f.size && fs::exists(final)) {
-            if (verified(final)) {
+        if (fs::exists(final) && file_size_or_zero(final) == f.size) {
+            if (digest(final) == f.sha256) {
                 t.base += f.size;
                 continue;
             }
             fs::remove(final);   // damaged: fetch it again
         }
-        const std::string url = trim_slash(o.base_url) + "/" + url_encode(repo, true) + "/resolve/" +
-                                url_encode(o.revision, false) + "/" + url_encode(f.path, true);
-        fetch(url, f.path, part, f.size, o, t);
-        if (!verified(part)) {
-            const std::string got = sha256_file(part);
+        const std::string file_url = repo_url(o, "/", repo, "resolve", "/") + url_encode(f.path, true);
+        fetch(file_url, f.path, part, f.size, o, t);
+        const std::string got = digest(part);
+        if (got != f.sha256) {
             fs::remove(part);
             throw Error(f.path + ": SHA-256 mismatch: the hub lists " + f.sha256 + ", the download has " + got +
                         "; the damaged file was deleted, download again");
@@ -380,8 +441,26 @@ void hub_download(const std::string& repo, const std::vector<HubFile>& files, co
         fs::rename(part, final);
         t.base += f.size;
         t.p.done = t.base;
-        if (progress && !progress(t.p)) throw DownloadCancelled("download cancelled after " + f.path);
+        if ((progress && !progress(t.p)) || cancelled(o)) throw DownloadCancelled("download cancelled after " + f.path);
     }
+}
+
+fs::path download_model(const ModelDownload& d, const HubOptions& o, const DownloadCallback& progress,
+                        const std::function<void(const ConvertProgress&)>& converting) {
+    const std::vector<HubFile> files = model_files(d.repo, hub_list_files(d.repo, o));
+    hub_download(d.repo, files, d.folder, o, progress);
+    if (d.phz.empty()) return {};
+    ConvertOptions c;
+    c.quant = d.quant;
+    c.cancel = o.cancel;
+    c.on_progress = converting;
+    convert_to_phz(d.folder, d.phz, c);
+    if (d.delete_originals) {   // only what was downloaded; the folder too when that empties it
+        std::error_code ec;
+        for (const HubFile& f : files) fs::remove(d.folder / f.path, ec);
+        if (fs::is_empty(d.folder, ec)) fs::remove(d.folder, ec);
+    }
+    return d.phz;
 }
 
 }  // namespace phidesk
