@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "main_window.h"
+#include "translations.h"
 #include "phidesk/version.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
             return 0;
         }
     QApplication app(argc, argv);
+    phidesk::ui::installTranslations();
     QApplication::setApplicationName(QStringLiteral("phidesk"));
     QApplication::setOrganizationName(QStringLiteral("PhiDesk"));
     QApplication::setApplicationDisplayName(QStringLiteral("PhiDesk"));

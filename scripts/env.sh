@@ -5,6 +5,7 @@ PHIDESK_ROOT=${PHIDESK_ROOT:-/var/cache/phidesk/trixie-root}
 PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
     libzstd-dev nlohmann-json3-dev libpcre2-dev
     libcurl4-openssl-dev qt6-base-dev libqt6sql6-sqlite libkf6syntaxhighlighting-dev
+    qt6-tools-dev qt6-l10n-tools                               # Qt Linguist: the zh_CN translation
     dpkg-dev file librsvg2-bin appstream desktop-file-utils)   # the .deb: shlibdeps, PNG icons, validators
 # The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
 PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev

@@ -22,6 +22,7 @@
 #include <QComboBox>
 #include <QLineEdit>
 #include <QSettings>
+#include <QTranslator>
 
 #include "app_settings.h"
 #include "chat_controller.h"
@@ -36,6 +37,7 @@
 #include "summarize_page.h"
 #include "test_support.h"
 #include "phidesk/hub.h"
+#include "translations.h"
 #include "welcome_page.h"
 
 using namespace phidesk::ui;
@@ -182,6 +184,23 @@ private slots:
         QVERIFY(w.showingWelcome());
         QVERIFY(!QFileInfo::exists(models.filePath(QStringLiteral("phi-demo/model.safetensors"))));
         AppSettings().setHubUrl(QString::fromStdString(phidesk::default_hub_url()));
+    }
+
+    // Simplified Chinese: the welcome page and the menus in Chinese (the source text is English).
+    void simplified_chinese_translation() {
+        QVERIFY(!installTranslations(QLocale(QLocale::German)));   // no German translation: English stays
+        QVERIFY(installTranslations(QLocale(QLocale::Chinese, QLocale::China)));
+        {
+            MainWindow w(db(QStringLiteral("zh.sqlite")));
+            w.showWelcome();
+            const QString page = w.welcomePage()->findChild<QLabel*>()->text();
+            QVERIFY2(page.contains(QStringLiteral("欢迎使用 PhiDesk")), qPrintable(page));
+            QCOMPARE(w.welcomePage()->downloadButton()->text(), QStringLiteral("下载并转换(&C)"));
+        }
+        for (QTranslator* t : QCoreApplication::instance()->findChildren<QTranslator*>()) {
+            QCoreApplication::removeTranslator(t);
+            delete t;
+        }
     }
 
     void chat_round_trip_against_demo() {
