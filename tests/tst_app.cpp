@@ -49,8 +49,10 @@ const QString kDemo = QStringLiteral(PHIDESK_SOURCE_DIR "/resources/models/phi-d
 
 bool loadDemo(MainWindow& w, const QString& path = kDemo) {
     QSignalSpy loaded(&w.engine(), &EngineBridge::modelLoaded);
+    QSignalSpy progress(&w.engine(), &EngineBridge::loadProgress);
     w.loadModel(path);
-    return loaded.wait(30000);
+    // A .phz load reports its progress up to 100% before it is loaded.
+    return loaded.wait(30000) && !progress.isEmpty() && progress.last().at(0).toDouble() == 1.0;
 }
 
 // Types `text` into the chat input, sends it, waits for the answer; returns the tokens streamed.

@@ -1,5 +1,6 @@
 // The .phz format: lossless round trip, goldens through .phz, int8/int4 error bounds, damage
 // detection, interrupted conversion, tokenizer inside the file.
+#include <algorithm>
 #include <cmath>
 
 #include "phidesk/backend.h"
@@ -168,6 +169,19 @@ private slots:
         o.quant = "int3";
         QVERIFY(!error_of([&] { convert_to_phz(test::model_dir("tiny-phi2"), out, o); }).empty());
         QVERIFY(!fs::exists(out));
+    }
+
+    // Loading reports its progress: increasing fractions, each percent once, ending at 1, and a
+    // safetensors folder (mapped, nothing to read up front) reports 1 at once.
+    void loading_reports_progress() {
+        std::vector<double> seen;
+        const auto model = Model::load(converted("tiny-phi2"), [&](double f) { seen.push_back(f); });
+        QVERIFY(seen.size() >= 10);
+        QVERIFY(std::is_sorted(seen.begin(), seen.end()) && std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+        QCOMPARE(seen.back(), 1.0);
+        seen.clear();
+        Model::load(test::model_dir("micro-phi"), [&](double f) { seen.push_back(f); });
+        QCOMPARE(seen, std::vector<double>{1.0});
     }
 
     void tokenizer_travels_inside() {

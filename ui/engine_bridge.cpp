@@ -26,6 +26,7 @@ EngineBridge::EngineBridge(QObject* parent) : QObject(parent), worker_(new Engin
         emit modelFailed(m);
     });
     connect(worker_, &EngineWorker::token, this, &EngineBridge::token);
+    connect(worker_, &EngineWorker::loadProgress, this, &EngineBridge::loadProgress);
     connect(worker_, &EngineWorker::generationFinished, this,
             [this](quint64 id, const QString& text, const QString& stop, int left, double tps, int used) {
                 setBusy(false);

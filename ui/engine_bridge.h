@@ -37,6 +37,7 @@ signals:
     void modelLoading(const QString& path);
     void modelLoaded(const phidesk::ui::ModelInfo& info);
     void modelFailed(const QString& message);
+    void loadProgress(double fraction);
     void token(quint64 id, const QString& delta);
     void generationFinished(quint64 id, const QString& text, const QString& stop, int turnsLeftOut, double tokensPerSecond,
                             int contextUsed);

@@ -26,7 +26,7 @@ void EngineWorker::loadModel(const QString& path, const QString& backend, int th
         gen_.reset();
         model_.reset();   // free the old weights before loading the new ones
         const std::string p = path.toStdString();
-        auto model = Model::load(p);
+        auto model = Model::load(p, [this](double fraction) { emit loadProgress(fraction); });
         Tokenizer tok = Tokenizer::load(p);
         BackendOptions o;
         o.backend = backend.toStdString();

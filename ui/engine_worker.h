@@ -52,6 +52,7 @@ public slots:
 signals:
     void modelLoaded(const phidesk::ui::ModelInfo& info);
     void modelFailed(const QString& message);
+    void loadProgress(double fraction);   // emitted from the loader's threads (queued to receivers)
     void token(quint64 id, const QString& delta);
     // stop: eos, stop_string, max_tokens, context_full, cancelled.
     void generationFinished(quint64 id, const QString& text, const QString& stop, int turnsLeftOut, double tokensPerSecond,

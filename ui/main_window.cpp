@@ -70,7 +70,12 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
 
     connect(engine_.get(), &EngineBridge::modelLoading, this, [this](const QString& path) {
         model_bar_->setLoading(path);
+        busy_->setRange(0, 0);   // busy until the loader reports how far it is
         busy_->show();
+    });
+    connect(engine_.get(), &EngineBridge::loadProgress, this, [this](double fraction) {
+        busy_->setRange(0, 100);
+        busy_->setValue(int(fraction * 100));
     });
     connect(engine_.get(), &EngineBridge::modelLoaded, this, [this](const ModelInfo& info) {
         model_bar_->setModel(info);

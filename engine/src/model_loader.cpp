@@ -96,13 +96,15 @@ std::shared_ptr<const Model> make_model(const ModelConfig& config, const std::ma
     return std::make_shared<const Model>(config, std::move(weights), path, std::move(storage));
 }
 
-std::shared_ptr<const Model> Model::load(const fs::path& path) {
+std::shared_ptr<const Model> Model::load(const fs::path& path, const LoadProgress& progress) {
     if (!fs::exists(path)) throw Error(path.string() + ": no such file or folder");
-    if (is_phz_file(path)) return load_phz_model(path);
+    if (is_phz_file(path)) return load_phz_model(path, 0, progress);
     const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
     const ModelConfig config = load_config(dir / "config.json");
     const Checkpoint ckpt = Checkpoint::open(path);
-    return make_model(config, ckpt.tensors(), ckpt.describe(), path, ckpt.storage());
+    auto model = make_model(config, ckpt.tensors(), ckpt.describe(), path, ckpt.storage());
+    if (progress) progress(1.0);   // mapped: the pages come in as they are used
+    return model;
 }
 
 std::vector<std::pair<std::string, const TensorView*>> Model::tensors() const {

@@ -180,7 +180,7 @@ PhzHeader read_phz_header(const fs::path& path) {
     return h;
 }
 
-std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
+std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads, const Model::LoadProgress& progress) {
     const PhzHeader h = read_phz_header(path);
     const ModelConfig config = parse_config(h.json.at("config"), path.string() + " (config)");
     const File f(path);
@@ -198,6 +198,17 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
     std::atomic<size_t> next{0};
     std::mutex error_mutex;
     std::string error;
+    std::mutex progress_mutex;   // progress: one call at a time, each percent once
+    size_t done = 0, raw_total = 0;
+    for (const PhzTensor& t : h.tensors) raw_total += t.raw_bytes;
+    int reported = -1;
+    auto report = [&](size_t bytes) {
+        if (!progress) return;
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        done += bytes;
+        const int percent = raw_total ? int(100 * done / raw_total) : 100;
+        if (percent > reported) progress(double(percent) / 100), reported = percent;
+    };
     auto work = [&] {
         std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
         std::vector<uint8_t> frame, plane(h.chunk_bytes);
@@ -212,6 +223,7 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
                 const std::string what = f.path() + ": tensor " + t.name + " chunk " + std::to_string(c);
                 decompress_frame(dctx.get(), frame, t.byteplane ? plane.data() : dst, raw, what);
                 if (t.byteplane) byteplane_join(plane.data(), dst, raw);
+                report(raw);
             } catch (const std::exception& e) {
                 std::lock_guard<std::mutex> lock(error_mutex);
                 if (error.empty()) error = e.what();
@@ -225,6 +237,7 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads) {
     work();
     for (std::thread& t : pool) t.join();
     if (!error.empty()) throw Error(error);
+    if (progress && reported < 100) progress(1.0);   // a model without tensor data
 
     std::map<std::string, TensorView> tensors;
     for (size_t i = 0; i < h.tensors.size(); ++i) {

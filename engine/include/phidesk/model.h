@@ -1,6 +1,7 @@
 // A loaded Phi model: config plus weight views into memory-mapped checkpoint files.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,7 +29,10 @@ class Model {
 public:
     // `path`: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a
     // sharded index), or one .safetensors file with config.json beside it.
-    static std::shared_ptr<const Model> load(const std::filesystem::path& path);
+    // `progress` (optional) gets the fraction read so far, increasing to 1, one call at a time
+    // (from loader threads; a .phz reports as its chunks decompress, a safetensors map at once).
+    using LoadProgress = std::function<void(double fraction)>;
+    static std::shared_ptr<const Model> load(const std::filesystem::path& path, const LoadProgress& progress = {});
 
     const ModelConfig& config() const { return config_; }
     const ModelWeights& weights() const { return weights_; }
