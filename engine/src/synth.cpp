@@ -95,12 +95,15 @@ std::shared_ptr<const Model> synthetic_model(const ModelConfig& c, uint64_t seed
     if (quant != "f16" && quant != "int8" && quant != "int4") throw Error("--quant must be f16, int8 or int4");
     const DType q = quant == "int8" ? DType::Q8 : quant == "int4" ? DType::Q4 : DType::F16;
     auto quantized = [&](const Spec& s) { return q != DType::F16 && s.shape.size() == 2 && s.name != "model.embed_tokens.weight"; };
+    // Bytes a tensor takes in the block, 64-byte aligned: F16 values, or scales then values.
+    auto stored_bytes = [&](const Spec& s) {
+        const int64_t rows = s.shape[0], cols = s.shape.size() == 2 ? s.shape[1] : 1;
+        const size_t bytes = quantized(s) ? 2 * scale_count(q, rows, cols) + value_bytes(q, rows, cols) : size_t(rows * cols) * 2;
+        return (bytes + 63) / 64 * 64;
+    };
     // One block for all weights, as a .phz load gives (huge pages), sized before anything is made.
     size_t total = 0;
-    for (const Spec& s : tensor_specs(c)) {
-        const int64_t rows = s.shape[0], cols = s.shape.size() == 2 ? s.shape[1] : 1;
-        total += (quantized(s) ? 2 * scale_count(q, rows, cols) + value_bytes(q, rows, cols) : size_t(rows * cols) * 2 + 63) / 64 * 64 + 64;
-    }
+    for (const Spec& s : tensor_specs(c)) total += stored_bytes(s);
     const std::shared_ptr<uint8_t> mem = allocate_weight_memory(total, "synthetic " + quant + " model");
     std::map<std::string, TensorView> tensors;
     std::vector<uint16_t> buf;
@@ -115,15 +118,14 @@ std::shared_ptr<const Model> synthetic_model(const ModelConfig& c, uint64_t seed
         if (quantized(s)) {
             const std::vector<uint8_t> payload = quantize(q, t);
             std::memcpy(dst, payload.data(), payload.size());
-            offset += (payload.size() + 63) / 64 * 64;
             t.dtype = q;
             t.scales = reinterpret_cast<const uint16_t*>(dst);
             t.data = dst + 2 * scale_count(q, t.rows(), t.cols());
         } else {
             std::memcpy(dst, buf.data(), size_t(n) * 2);
-            offset += (size_t(n) * 2 + 63) / 64 * 64;
             t.data = dst;
         }
+        offset += stored_bytes(s);
         tensors.emplace(s.name, t);
     }
     return make_model(c, tensors, "synthetic " + quant, "synthetic", mem);

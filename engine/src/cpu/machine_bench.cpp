@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
-#include <new>
-#include <sys/mman.h>
 
 #include "kernels.h"
 #include "thread_pool.h"
+#include "weight_memory.h"
 
 namespace phidesk {
 namespace {
@@ -29,18 +28,15 @@ double measure_read_bandwidth(int threads, size_t bytes, int runs) {
     const CpuKernels& k = select_cpu_kernels("");
     ThreadPool pool(threads);
     const int64_t n = int64_t(bytes / sizeof(float));
-    // Huge pages where the system offers them, as the .phz loader asks for its weights.
-    constexpr size_t kHuge = 2u << 20;
-    const size_t alloc = (size_t(n) * sizeof(float) + kHuge - 1) / kHuge * kHuge;
-    std::unique_ptr<float, void (*)(float*)> buf(static_cast<float*>(::operator new[](alloc, std::align_val_t(kHuge))),
-                                                 [](float* p) { ::operator delete[](p, std::align_val_t(kHuge)); });
-    madvise(buf.get(), alloc, MADV_HUGEPAGE);
-    pool.parallel_for(n, [&](int64_t b, int64_t e, int) { std::fill(buf.get() + b, buf.get() + e, 1.0f); });   // fault pages in
+    // Memory like the weights' (huge pages where the system offers them).
+    const std::shared_ptr<uint8_t> mem = allocate_weight_memory(size_t(n) * sizeof(float), "bench-memory");
+    float* buf = reinterpret_cast<float*>(mem.get());
+    pool.parallel_for(n, [&](int64_t b, int64_t e, int) { std::fill(buf + b, buf + e, 1.0f); });   // fault pages in
     std::vector<double> gbs;
     for (int r = 0; r < std::max(runs, 1); ++r) {
         std::vector<float> partial(size_t(pool.size()));
         const auto t0 = Clock::now();
-        pool.parallel_for(n, [&](int64_t b, int64_t e, int t) { partial[size_t(t)] += k.sum(buf.get() + b, e - b); });
+        pool.parallel_for(n, [&](int64_t b, int64_t e, int t) { partial[size_t(t)] += k.sum(buf + b, e - b); });
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         g_sink = partial[0];
         gbs.push_back(double(n) * sizeof(float) / s / 1e9);

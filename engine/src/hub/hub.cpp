@@ -186,7 +186,7 @@ struct Transfer {
     bool too_long = false;      // the hub sent more than it lists
     long status = 0;
     bool started = false;
-    std::string write_error, body;   // body: an error page, kept for the message
+    std::string write_error;
     CURL* handle = nullptr;
     // progress
     const DownloadCallback* callback = nullptr;
@@ -211,10 +211,7 @@ size_t write_partial(char* data, size_t size, size_t n, void* user) {
             t.offset = t.start = 0;
         }
     }
-    if (t.status != 200 && t.status != 206) {
-        t.body.append(data, std::min<size_t>(bytes, 4096));
-        return bytes;
-    }
+    if (t.status != 200 && t.status != 206) return bytes;   // an error page: the status says enough
     if (t.status == 206 && t.range_start != int64_t(t.start)) {   // not the range asked for
         t.write_error = "the hub answered with bytes from " + std::to_string(t.range_start) + ", not from " + std::to_string(t.start);
         return 0;
@@ -286,7 +283,6 @@ void fetch(const std::string& url, const std::string& name, const fs::path& part
         t.started = t.too_long = false;
         t.status = 0;
         t.range_start = -1;
-        t.body.clear();
         t.t0 = Clock::now();
         curl_easy_setopt(r.get(), CURLOPT_WRITEFUNCTION, write_partial);
         curl_easy_setopt(r.get(), CURLOPT_WRITEDATA, &t);
