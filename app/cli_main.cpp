@@ -88,7 +88,7 @@ commands:
 
 options for commands that run the model:
   --backend cpu|cuda|cuda:N|auto    --threads N (default: physical cores)    --context N
-  --cpu-kernels portable|avx2 (default: the best this CPU runs)
+  --cpu-kernels portable|avx2|avx512 (default: the best this CPU runs)
 PATH for --tokenizer: tokenizer.json, a .phz model, or a folder with tokenizer.json or vocab.json + merges.txt.
 PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a sharded index).
 )";

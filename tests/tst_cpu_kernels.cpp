@@ -52,11 +52,12 @@ private slots:
         QTest::addColumn<QString>("level");
         QTest::newRow("portable") << "portable";
         QTest::newRow("avx2") << "avx2";
+        QTest::newRow("avx512") << "avx512";
     }
 
     void levels() {
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const std::string name = level.toStdString();
         const CpuKernels& k = select_cpu_kernels(name);
         QCOMPARE(QString(k.name), level);
@@ -90,7 +91,7 @@ private slots:
     // The kernels' dequantization equals the plain reference (quantize.cpp) element for element.
     void quantized_rows() {
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const std::string name = level.toStdString();
         const CpuKernels& k = select_cpu_kernels(name);
         const int64_t rows = 7, cols = 160;
@@ -118,31 +119,52 @@ private slots:
 
     void quantized_rows_data() { levels_data(); }
 
-    // The fused dots (decode) give exactly the bits of dequantize-then-dot (the same row dequantized).
+    // The fused dots (decode) against dequantize-then-dot (the same row dequantized, then `dot`):
+    // F16 and BF16 give exactly its bits; Q8 and Q4 scale partial sums, so they agree within the
+    // rounding bound of a float dot of that length (n * 2^-24 * sum |w x|, any summation order),
+    // and with a one-hot input, where no rounding happens, exactly: each weight in its place.
     void fused_dots_equal_dequantize_then_dot() {
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
-        const std::string name = level.toStdString();
-        const CpuKernels& k = select_cpu_kernels(name);
-        for (int64_t cols : {int64_t(32), int64_t(160), int64_t(2560), int64_t(2592)}) {
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        auto fused = [&](const TensorView& t, int64_t r, const float* x) {
+            const int64_t cols = t.shape[1];
+            const uint8_t* p = static_cast<const uint8_t*>(t.data) + value_bytes(t.dtype, r, cols);
+            if (t.dtype == DType::F16) return k.dot_f16(reinterpret_cast<const uint16_t*>(p), x, cols);
+            if (t.dtype == DType::BF16) return k.dot_bf16(reinterpret_cast<const uint16_t*>(p), x, cols);
+            if (t.dtype == DType::Q8) return k.dot_q8(reinterpret_cast<const int8_t*>(p), f16_to_f32(t.scales[r]), x, cols);
+            std::vector<float> xq(static_cast<size_t>(cols));
+            q4_input_order(x, cols, xq.data());
+            return k.dot_q4(p, t.scales + r * (cols / kQ4Group), xq.data(), cols);
+        };
+        for (int64_t cols : {int64_t(32), int64_t(64), int64_t(160), int64_t(2560), int64_t(2592), int64_t(10240)}) {
             const int64_t rows = 3;
             const std::vector<float> w = random_vector(size_t(rows * cols), 5), x = random_vector(size_t(cols), 6);
             const TensorView f32{"w", DType::F32, {rows, cols}, w.data(), nullptr};
-            std::vector<float> row(static_cast<size_t>(cols));
+            std::vector<float> row(static_cast<size_t>(cols)), one_hot(static_cast<size_t>(cols), 0.0f);
             for (DType d : {DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
                 const std::vector<uint8_t> payload = is_quantized(d) ? quantize(d, f32) : convert_float(d, f32);
                 const size_t ns = scale_count(d, rows, cols);
                 const TensorView t{"w", d, {rows, cols}, payload.data() + 2 * ns, reinterpret_cast<const uint16_t*>(payload.data())};
                 for (int64_t r = 0; r < rows; ++r) {
                     row_to_f32(t, r, row.data());
-                    const float want = k.dot(row.data(), x.data(), cols);
-                    const uint8_t* p = static_cast<const uint8_t*>(t.data) + value_bytes(d, r, cols);
-                    float got = 0;
-                    if (d == DType::F16) got = k.dot_f16(reinterpret_cast<const uint16_t*>(p), x.data(), cols);
-                    if (d == DType::BF16) got = k.dot_bf16(reinterpret_cast<const uint16_t*>(p), x.data(), cols);
-                    if (d == DType::Q8) got = k.dot_q8(reinterpret_cast<const int8_t*>(p), f16_to_f32(t.scales[r]), x.data(), cols);
-                    if (d == DType::Q4) got = k.dot_q4(p, t.scales + r * (cols / kQ4Group), x.data(), cols);
-                    QVERIFY2(got == want, qPrintable(QString("%1 x %2: %3 vs %4").arg(dtype_name(d)).arg(cols).arg(got).arg(want)));
+                    const float want = k.dot(row.data(), x.data(), cols), got = fused(t, r, x.data());
+                    const QString what = QString("%1 x %2: %3 vs %4").arg(dtype_name(d)).arg(cols).arg(got).arg(want);
+                    if (!is_quantized(d)) {
+                        QVERIFY2(got == want, qPrintable(what));
+                        continue;
+                    }
+                    double exact = 0, magnitude = 0;
+                    for (int64_t i = 0; i < cols; ++i)
+                        exact += double(row[size_t(i)]) * x[size_t(i)], magnitude += std::fabs(double(row[size_t(i)]) * x[size_t(i)]);
+                    const double bound = double(cols) * std::ldexp(1.0, -24) * magnitude;
+                    QVERIFY2(std::fabs(got - exact) <= bound && std::fabs(want - exact) <= bound, qPrintable(what));
+                    if (cols > 160 || r > 0) continue;   // one-hot: every position of the short rows
+                    for (int64_t i = 0; i < cols; ++i) {
+                        one_hot[size_t(i)] = 1.0f;
+                        QVERIFY2(fused(t, r, one_hot.data()) == row[size_t(i)], qPrintable(what + QString(" at %1").arg(i)));
+                        one_hot[size_t(i)] = 0.0f;
+                    }
                 }
             }
         }
@@ -155,7 +177,7 @@ private slots:
     // inner dimension in two calls gives the bits of one call (k stays in order).
     void panel_gemm_matches_reference() {
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         for (int64_t n : {int64_t(1), int64_t(13), int64_t(160), int64_t(2563)}) {
             const std::vector<float> w = random_vector(size_t(16 * n), 7), x = random_vector(size_t(6 * n), 8);
@@ -201,7 +223,7 @@ private slots:
     // gelu_new (tanh form) within float rounding of the formula in double, across its range.
     void gelu_new_matches_formula() {
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         std::vector<float> v;
         for (float x = -30.0f; x <= 30.0f; x += 0.0137f) v.push_back(x);

@@ -40,13 +40,13 @@ private slots:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("level");
         for (const char* m : {"micro-phi", "tiny-phi2", "tiny-phi15", "tiny-phi2-legacy"})
-            for (const char* level : {"portable", "avx2"}) QTest::newRow(qPrintable(QString("%1/%2").arg(m, level))) << m << level;
+            for (const char* level : {"portable", "avx2", "avx512"}) QTest::newRow(qPrintable(QString("%1/%2").arg(m, level))) << m << level;
     }
 
     void golden() {
         QFETCH(QString, model);
         QFETCH(QString, level);
-        if (level == "avx2" && !cpu_has_avx2()) QSKIP("this CPU lacks AVX2/FMA/F16C");
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         BackendOptions o;
         o.cpu_kernels = level.toStdString();
         auto b = cpu(model.toStdString(), o);

@@ -46,6 +46,7 @@ private:
     ThreadPool pool_;
     std::vector<float> scratch_mem_;
     std::vector<ThreadScratch> scratch_;
+    std::vector<float> q4_input_;
     CpuContext cx_;
     std::vector<LayerVectors> lv_;
     std::vector<float> final_ln_w_, final_ln_b_, lm_head_b_;
@@ -69,7 +70,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       w_(model_->weights()),
       kernels_(select_cpu_kernels(o.cpu_kernels)),
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
-      cx_{pool_, kernels_, nullptr},
+      cx_{pool_, kernels_, nullptr, nullptr},
       cache_(c_.num_layers, resolve_context(c_, o.context), int64_t(c_.num_kv_heads) * c_.head_dim) {
     const int64_t in = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // widest linear() input
     const int64_t per_thread = thread_scratch_floats(in, cache_.context);
@@ -81,6 +82,8 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
         scratch_.push_back({rows, panel, tile, tile + kPanelRows * kPanelTokens});
     }
     cx_.scratch = scratch_.data();
+    q4_input_.resize(size_t(kMaxDecodeTokens * in));
+    cx_.q4_input = q4_input_.data();
 
     for (const LayerWeights& L : w_.layers)
         lv_.push_back({to_floats(L.ln_w), to_floats(L.ln_b), to_floats(L.q_b), to_floats(L.k_b), to_floats(L.v_b),

@@ -1,35 +1,50 @@
 #include "kernels.h"
 
+#include "phidesk/error.h"
+#include "phidesk/tensor.h"
+
 #if PHIDESK_X86_KERNELS
 #include <cpuid.h>
 #endif
 
-#include "phidesk/error.h"
-
 namespace phidesk {
 
-bool cpu_has_avx2() {
+void q4_input_order(const float* x, int64_t n, float* xq) {
+    for (int64_t g = 0; g < n; g += kQ4Group)
+        for (int64_t i = 0; i < kQ4Group / 2; ++i) {
+            xq[g + i] = x[g + 2 * i];
+            xq[g + kQ4Group / 2 + i] = x[g + 2 * i + 1];
+        }
+}
+
+bool cpu_runs_kernels(std::string_view level) {
+    if (level == "portable") return true;
 #if PHIDESK_X86_KERNELS
     __builtin_cpu_init();
     // F16C through cpuid leaf 1 (ECX bit 29): not every compiler's builtin knows its name.
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
-#else
-    return false;
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+    if (level == "avx2") return avx2;
+    // The builtin also checks that the OS saves the 512-bit registers (XCR0).
+    if (level == "avx512")
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
 #endif
+    return false;
 }
 
 const CpuKernels& select_cpu_kernels(std::string_view forced) {
-    if (forced == "portable") return kPortableKernels;
-    if (forced == "avx2" || forced.empty()) {
+    if (!forced.empty() && forced != "portable" && forced != "avx2" && forced != "avx512")
+        throw Error("unknown CPU kernel level '" + std::string(forced) + "' (portable, avx2 or avx512)");
+    if (!forced.empty() && !cpu_runs_kernels(forced))
+        throw Error("CPU kernels '" + std::string(forced) + "' requested, but this CPU lacks " +
+                    (forced == "avx2" ? "AVX2, FMA or F16C" : "AVX-512 F/BW/VL"));
 #if PHIDESK_X86_KERNELS
-        if (cpu_has_avx2()) return kAvx2Kernels;
+    if (forced == "avx512" || (forced.empty() && cpu_runs_kernels("avx512"))) return avx512_kernels();
+    if (forced == "avx2" || (forced.empty() && cpu_runs_kernels("avx2"))) return kAvx2Kernels;
 #endif
-        if (forced.empty()) return kPortableKernels;
-        throw Error("CPU kernels 'avx2' requested, but this CPU lacks AVX2, FMA or F16C");
-    }
-    throw Error("unknown CPU kernel level '" + std::string(forced) + "' (portable or avx2)");
+    return kPortableKernels;
 }
 
 }  // namespace phidesk

@@ -8,7 +8,7 @@
 namespace phidesk {
 
 struct CpuKernels {
-    const char* name;                                              // "portable", "avx2"
+    const char* name;                                              // "portable", "avx2", "avx512"
     float (*dot)(const float* a, const float* b, int64_t n);       // sum a[i]*b[i]
     void (*axpy)(float a, const float* x, float* y, int64_t n);    // y += a*x
     void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
@@ -17,11 +17,15 @@ struct CpuKernels {
     // n a multiple of kQ4Group; one fp16 scale per group.
     void (*q4_to_f32)(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n);
     // Dot products straight from the stored row (decode: the weights stream once, no row buffer).
-    // Each sums in exactly the order `dot` does over the dequantized row.
+    // F16 and BF16 sum in exactly the order `dot` does over the converted row. The quantized
+    // ones equal the dequantized row's dot within float rounding: every product is the
+    // dequantized weight times x, but a scale multiplies a partial sum (the row's for Q8, the
+    // group's for Q4) instead of every weight, which saves an operation per weight.
     float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);
-    float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n);
+    // xq: the input in Q4 order (q4_input_order), so that nibbles unpack without shuffles.
+    float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n);
     // Prefill: panel[k * 16 + r] = rows[r][k] for k < n (16 weight rows, k-major), then
     // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
     // packed k-major against 6 tokens, so every load feeds several FMAs.
@@ -43,10 +47,18 @@ inline float gelu_new_scalar(float v) {
     return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
 
-extern const CpuKernels kPortableKernels;
-extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when cpu_has_avx2()
+// x in the order dot_q4 reads it: per group of 32, its 16 even elements, then its 16 odd ones
+// (a stored byte holds elements 2i and 2i+1). n a multiple of kQ4Group.
+void q4_input_order(const float* x, int64_t n, float* xq);
 
-bool cpu_has_avx2();
+extern const CpuKernels kPortableKernels;
+extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when the CPU has them
+// x86 only: the AVX2 table with 512-bit decode dots (AVX-512 F/BW/VL). A function, not a
+// constant, because it is built from kAvx2Kernels, which lives in another file.
+const CpuKernels& avx512_kernels();
+
+// Whether this CPU (and OS) runs a level: "portable", "avx2" or "avx512".
+bool cpu_runs_kernels(std::string_view level);
 // "" picks the best level this CPU runs; a name forces that level (Error if unavailable).
 const CpuKernels& select_cpu_kernels(std::string_view forced);
 

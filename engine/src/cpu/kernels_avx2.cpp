@@ -108,33 +108,37 @@ float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
 }
 
 float dot_q8(const int8_t* w, float scale, const float* x, int64_t n) {
-    const __m256 s = _mm256_set1_ps(scale);
-    auto load = [w, s](int64_t i) {   // q * scale, as q8_row computes it
-        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + i)))), s);
+    auto load = [w](int64_t i) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + i))));
     };
-    return dot_by(load, [w, scale](int64_t i) { return float(w[i]) * scale; }, x, n);
+    return scale * dot_by(load, [w](int64_t i) { return float(w[i]); }, x, n);
 }
 
-// A group of 32 weights is exactly one 32-element step of dot_by: the four vectors of the group
-// go to the four accumulators, so the sum has dot's order while each group is unpacked once.
-float dot_q4(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n) {
-    static_assert(kQ4Group == 32, "one group per 32-element step");
-    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t g = 0; g < n / kQ4Group; ++g) {
-        const __m256 scale = _mm256_set1_ps(_cvtsh_ss(scales[g]));
-        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + g * 16));
-        const __m128i lo = _mm_sub_epi8(_mm_and_si128(b, mask), eight);
-        const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(b, 4), mask), eight);
-        const __m128i first = _mm_unpacklo_epi8(lo, hi), second = _mm_unpackhi_epi8(lo, hi);
-        const __m128i parts[4] = {first, _mm_srli_si128(first, 8), second, _mm_srli_si128(second, 8)};
-        const float* xg = x + g * kQ4Group;
-        for (int k = 0; k < 4; ++k) {
-            const __m256 wk = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[k])), scale);   // as q4_row
-            s[k] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xg + 8 * k), s[k]);
-        }
+// Per group of 32 (16 bytes): each 8-byte half widens to 8 dwords whose low nibbles are 8 even
+// elements and high nibbles the 8 odd ones, matching xq; the group's sum is then scaled once.
+float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+    static_assert(kQ4Group == 32, "two 8-byte halves per group");
+    const __m256i low = _mm256_set1_epi32(0xF), eight = _mm256_set1_epi32(8);
+    auto level = [eight](__m256i q) { return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, eight)); };
+    auto group = [&](int64_t g) {
+        const __m256i d0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + g * 16)));
+        const __m256i d1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + g * 16 + 8)));
+        const float* x = xq + g * kQ4Group;
+        __m256 even = _mm256_mul_ps(level(_mm256_and_si256(d0, low)), _mm256_loadu_ps(x));
+        __m256 odd = _mm256_mul_ps(level(_mm256_srli_epi32(d0, 4)), _mm256_loadu_ps(x + 16));
+        even = _mm256_fmadd_ps(level(_mm256_and_si256(d1, low)), _mm256_loadu_ps(x + 8), even);
+        odd = _mm256_fmadd_ps(level(_mm256_srli_epi32(d1, 4)), _mm256_loadu_ps(x + 24), odd);
+        return _mm256_add_ps(even, odd);
+    };
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    const int64_t groups = n / kQ4Group;
+    int64_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+        s0 = _mm256_fmadd_ps(group(g), _mm256_set1_ps(_cvtsh_ss(scales[g])), s0);
+        s1 = _mm256_fmadd_ps(group(g + 1), _mm256_set1_ps(_cvtsh_ss(scales[g + 1])), s1);
     }
-    return hsum(_mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3])));
+    if (g < groups) s0 = _mm256_fmadd_ps(group(g), _mm256_set1_ps(_cvtsh_ss(scales[g])), s0);
+    return hsum(_mm256_add_ps(s0, s1));
 }
 
 // acc[t][r] += sum over k < n of panel[k][r] * x[t][k], k in order. 16 weight rows packed k-major

@@ -59,14 +59,21 @@ float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
 }
 
 float dot_q8(const int8_t* w, float scale, const float* x, int64_t n) {
-    return dot_by([w, scale](int64_t i) { return float(w[i]) * scale; }, x, n);
+    return scale * dot_by([w](int64_t i) { return float(w[i]); }, x, n);
 }
 
-float dot_q4(const uint8_t* w, const uint16_t* scales, const float* x, int64_t n) {
-    return dot_by([w, scales](int64_t i) {
-        const uint8_t b = w[i / 2];
-        return float(int(i % 2 ? b >> 4 : b & 0xF) - 8) * f16_to_f32(scales[i / kQ4Group]);
-    }, x, n);
+float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+    float total = 0.0f;
+    for (int64_t g = 0; g < n / kQ4Group; ++g) {
+        const uint8_t* b = w + g * kQ4Group / 2;
+        const float* even = xq + g * kQ4Group;
+        const float* odd = even + kQ4Group / 2;
+        float sum = 0.0f;
+        for (int64_t i = 0; i < kQ4Group / 2; ++i)
+            sum += float(int(b[i] & 0xF) - 8) * even[i] + float(int(b[i] >> 4) - 8) * odd[i];
+        total += sum * f16_to_f32(scales[g]);
+    }
+    return total;
 }
 
 void gemm_16x6(const float* panel, const float* const x[6], int64_t n, float* const acc[6]) {

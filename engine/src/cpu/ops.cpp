@@ -34,7 +34,8 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
     return buf;
 }
 
-// One output of W . x straight from the stored row (no row buffer: the decode path).
+// One output of W . x straight from the stored row (no row buffer: the decode path). For Q4, x
+// is already in Q4 order.
 static float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const float* x) {
     const int64_t in = W.shape[1];
     switch (W.dtype) {
@@ -101,7 +102,11 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
     // tokens against it at the arithmetic limit. The two sum in different orders, so a token's
     // logits differ by float rounding between the paths.
     // Work items are blocks of 16 output rows either way, so the epilogue runs over whole blocks.
-    const bool batch = n >= 4;
+    const bool batch = n > kMaxDecodeTokens;
+    if (!batch && W.dtype == DType::Q4) {   // reordered once here, read by every row
+        for (int64_t t = 0; t < n; ++t) q4_input_order(x + t * in, in, cx.q4_input + t * in);
+        x = cx.q4_input;
+    }
     cx.pool.parallel_for((out + kPanelRows - 1) / kPanelRows, [&](int64_t begin, int64_t end, int thread) {
         const ThreadScratch& s = cx.scratch[thread];
         for (int64_t item = begin; item < end; ++item) {

@@ -21,10 +21,14 @@ inline int64_t thread_scratch_floats(int64_t max_in, int64_t context) {
     return max_in * kPanelRows * 2 + kPanelRows * kPanelTokens + context;
 }
 
+// linear() reads the weights once per token up to this many tokens (decode), else packs panels.
+inline constexpr int64_t kMaxDecodeTokens = 3;
+
 struct CpuContext {
     ThreadPool& pool;
     const CpuKernels& k;
     ThreadScratch* scratch;   // pool.size() entries
+    float* q4_input;          // [kMaxDecodeTokens * max in]: decode inputs in Q4 order
 };
 
 // y[t] = LayerNorm(x[t]) * w + b, statistics in float32 (mean, biased variance).
