@@ -1,12 +1,14 @@
-// AVX-512 (F/BW/VL) decode dots; everything else is the AVX2 table's. This file alone is compiled
-// with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
+// AVX-512 (F/BW/VL) decode dots; everything else is the AVX2 table's. This file alone is
+// compiled with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
 // cpu_runs_kernels("avx512") said yes.
 //
-// Why only the dots: decode streams every weight once per token, so its inner loop must keep up
-// with memory while converting each weight to float. 16 lanes per instruction halve the
-// instructions per weight, and a 16-entry vpermps table turns a nibble into its Q4 level in one
-// step. Prefill (gemm_16x6) is bound by FMA throughput, which 512-bit vectors do not raise on
-// every CPU (Zen 4 splits them in two), so it stays AVX2.
+// Decode streams every weight once per token, so its inner loop must keep up with memory while
+// converting each weight to float: 16 lanes per instruction halve the instructions per weight,
+// and a 16-entry vpermps table turns a nibble into its Q4 level in one step. Measured on Zen 4
+// (2 threads, weights streaming from memory), two things stay AVX2: the Q8 dot, because widening
+// 16 int8 to a zmm ran slower than two 8-wide steps (22 vs 30 GB/s), and prefill's panel
+// kernel, because a 16x12 zmm version (one load, 12 broadcast FMAs per k) was no faster than
+// gemm_16x6: both are bound by the FMA units, which take 512-bit FMAs at half rate there.
 // GCC 12's own AVX-512 headers trip -Wuninitialized (their _mm512_undefined_* placeholders).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -22,6 +24,12 @@ namespace {
 
 inline __mmask16 first(int64_t count) { return __mmask16((1u << std::min<int64_t>(count, 16)) - 1); }
 
+// Loads of 16 elements; the masked forms only for a row's tail, since a masked load does not
+// fold into the widening instruction that consumes it.
+__m512 load_f32(const float* p, __mmask16 m) { return m == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p); }
+__m256i load_16x16(const uint16_t* p, __mmask16 m) {
+    return m == 0xFFFF ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskz_loadu_epi16(m, p);
+}
 // Four accumulators over 64-element steps, then 16-element steps, then one masked step: `dot`
 // and the F16/BF16 dots sum in this same order. `load(i, mask)` gives weights i..i+15 as floats
 // (lanes outside the mask zero).
@@ -39,31 +47,24 @@ float dot_by(Load load, const float* x, int64_t n) {
     for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load(i, all), _mm512_loadu_ps(x + i), s0);
     if (i < n) {
         const __mmask16 m = first(n - i);
-        s1 = _mm512_fmadd_ps(load(i, m), _mm512_maskz_loadu_ps(m, x + i), s1);
+        s1 = _mm512_fmadd_ps(load(i, m), load_f32(x + i, m), s1);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
 float dot(const float* a, const float* b, int64_t n) {
-    return dot_by([a](int64_t i, __mmask16 m) { return _mm512_maskz_loadu_ps(m, a + i); }, b, n);
+    return dot_by([a](int64_t i, __mmask16 m) { return load_f32(a + i, m); }, b, n);
 }
 
 float dot_f16(const uint16_t* w, const float* x, int64_t n) {
-    return dot_by([w](int64_t i, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)); }, x, n);
+    return dot_by([w](int64_t i, __mmask16 m) { return _mm512_cvtph_ps(load_16x16(w + i, m)); }, x, n);
 }
 
 float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
     auto load = [w](int64_t i, __mmask16 m) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w + i)), 16));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load_16x16(w + i, m)), 16));
     };
     return dot_by(load, x, n);
-}
-
-float dot_q8(const int8_t* w, float scale, const float* x, int64_t n) {
-    auto load = [w](int64_t i, __mmask16 m) {
-        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, w + i)));
-    };
-    return scale * dot_by(load, x, n);
 }
 
 // A group's 16 bytes widen to 16 dwords; vpermps reads only the low 4 bits of each index, so the
@@ -102,7 +103,6 @@ const CpuKernels& avx512_kernels() {
         t.dot = dot;   // attention's dots, and the order the F16/BF16 dots promise
         t.dot_f16 = dot_f16;
         t.dot_bf16 = dot_bf16;
-        t.dot_q8 = dot_q8;
         t.dot_q4 = dot_q4;
         return t;
     }();
