@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <iostream>
 #include <random>
 #include <sys/resource.h>
@@ -69,7 +70,9 @@ commands:
   verify  --model PATH --golden FILE [--tolerance T]
                                             check against a reference golden.json; exit 1 on mismatch
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
-                                            JSON: load time, prefill and decode tokens/s, GB/s, GFLOP/s, peak RSS
+                                            JSON: load time, prefill and decode tokens/s, GB/s, GFLOP/s, peak RSS;
+                                            on the CPU also each run against the machine's read
+                                            bandwidth and FMA peak measured just before it
   bench-memory [--threads N] [--mb 1024] [--backend cuda[:N]]
                                             JSON: this machine's read bandwidth (GB/s), or the GPU's copy bandwidth
   bench-flops  [--threads N]                JSON: this machine's fp32 FMA peak (GFLOP/s)
@@ -188,8 +191,53 @@ double median(std::vector<double> v) {
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
+// A child process, forked while this one is still single-threaded, that measures the machine's
+// read bandwidth and FMA peak on request, so that its 1 GiB buffer never counts in the
+// benchmark's peak RSS.
+class MachineProbe {
+public:
+    explicit MachineProbe(int threads) {
+        int up[2], down[2];
+        if (pipe(up) != 0 || pipe(down) != 0) throw Error("pipe failed");
+        pid_ = fork();
+        if (pid_ < 0) throw Error("fork failed");
+        if (pid_ == 0) {
+            close(up[1]), close(down[0]);
+            char c;
+            try {
+                while (read(up[0], &c, 1) == 1) {
+                    const double r[2] = {measure_read_bandwidth(threads, size_t(1) << 30, 3), measure_fma_peak(threads, 3)};
+                    if (write(down[1], r, sizeof r) != sizeof r) break;
+                }
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "phidesk-cli: machine probe: %s\n", e.what());
+            }
+            _exit(0);
+        }
+        close(up[0]), close(down[1]);
+        to_ = up[1], from_ = down[0];
+    }
+    ~MachineProbe() {
+        close(to_), close(from_);
+        waitpid(pid_, nullptr, 0);
+    }
+    // {read GB/s, FMA GFLOP/s}, measured now.
+    std::pair<double, double> measure() {
+        double r[2] = {0, 0};
+        if (write(to_, "m", 1) != 1 || read(from_, r, sizeof r) != ssize_t(sizeof r)) throw Error("the machine probe process failed");
+        return {r[0], r[1]};
+    }
+
+private:
+    pid_t pid_ = -1;
+    int to_ = -1, from_ = -1;
+};
+
 int cmd_bench(const Args& a) {
     const int prompt = a.get_int("prompt-tokens", 128), gen = a.get_int("gen-tokens", 64), runs = a.get_int("runs", 3);
+    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    std::optional<MachineProbe> probe;   // CPU runs only: a GPU run is measured against its device
+    if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads);
     const auto t0 = Clock::now();
     const auto model = a.has("synth") ? synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"))
                                       : Model::load(a.get("model"));
@@ -202,9 +250,16 @@ int cmd_bench(const Args& a) {
     std::uniform_int_distribution<int32_t> pick(0, std::min(model->config().vocab_size, 50256) - 1);
     std::vector<int32_t> tokens(static_cast<size_t>(prompt));
     for (int32_t& t : tokens) t = pick(rng);
-    std::vector<double> prefill, decode;
+    // The machine's own limits, measured right before each run (the machine may be shared and
+    // noisy: a figure from another minute would make the ratios meaningless).
+    const bool cpu = probe && backend->description().rfind("cpu", 0) == 0;
+    std::vector<double> prefill, decode, read, peak;
     std::vector<float> logits;
     for (int r = 0; r < runs; ++r) {
+        if (cpu) {
+            const auto [gbs, gflops] = probe->measure();
+            read.push_back(gbs), peak.push_back(gflops);
+        }
         backend->truncate(0);
         auto t = Clock::now();
         backend->eval(tokens, LogitsFor::Last, logits);
@@ -243,6 +298,17 @@ int cmd_bench(const Args& a) {
                 {"kv_cache_bytes", uint64_t(2) * model->config().num_layers * uint64_t(backend->context_length()) *
                                        model->config().num_kv_heads * model->config().head_dim * 4},
                 {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
+    if (cpu) {   // each run against the limits measured just before it, then the median
+        std::vector<double> of_read, of_peak;
+        for (int r = 0; r < runs; ++r) {
+            of_read.push_back(decode[size_t(r)] * double(streamed) / 1e9 / read[size_t(r)]);
+            of_peak.push_back(prefill[size_t(r)] / prompt * prompt_flops / 1e9 / peak[size_t(r)]);
+        }
+        out["read_gb_per_second"] = median(read);
+        out["fma_gflops"] = median(peak);
+        out["decode_fraction_of_read"] = median(of_read);
+        out["prefill_fraction_of_fma_peak"] = median(of_peak);
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
 }
