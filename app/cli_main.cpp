@@ -40,6 +40,9 @@ BackendOptions backend_options(const Args& a) {
     o.threads = a.get_int("threads", 0);
     o.context = a.get_int("context", 0);
     o.cpu_kernels = a.get("cpu-kernels", "");
+    const std::string graphs = a.get("gpu-graphs", "on");
+    if (graphs != "on" && graphs != "off") throw Error("--gpu-graphs must be on or off");
+    o.gpu_graphs = graphs == "on";
     return o;
 }
 
@@ -92,6 +95,7 @@ commands:
 options for commands that run the model:
   --backend cpu|cuda|cuda:N|auto    --threads N (default: physical cores)    --context N
   --cpu-kernels portable|avx2|avx512 (default: the best this CPU runs)
+  --gpu-graphs on|off (CUDA: replay the decode step as a captured graph; default on)
 PATH for --tokenizer: tokenizer.json, a .phz model, or a folder with tokenizer.json or vocab.json + merges.txt.
 PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a sharded index).
 )";

@@ -72,8 +72,8 @@ __global__ void add_bias_gelu_kernel(const float* y, const float* bias, half* ou
     if (i < count) out[i] = __float2half(gelu_new(y[i] + bias[i % dim]));
 }
 
-__global__ void rope_kernel(float* x, int heads, int head_dim, int rotary_dim, int pos0, float theta) {
-    const int t = blockIdx.x, half_rot = rotary_dim / 2;
+__global__ void rope_kernel(float* x, int heads, int head_dim, int rotary_dim, const int* pos, float theta) {
+    const int t = blockIdx.x, half_rot = rotary_dim / 2, pos0 = *pos;
     for (int k = threadIdx.x; k < heads * half_rot; k += blockDim.x) {
         const int h = k / half_rot, i = k % half_rot;
         // As transformers computes it in float32: inv_freq = theta^(-2i/rotary_dim).
@@ -87,13 +87,18 @@ __global__ void rope_kernel(float* x, int heads, int head_dim, int rotary_dim, i
     }
 }
 
+__global__ void append_kv_kernel(const float* k, const float* v, float* k_cache, float* v_cache, int width, const int* pos) {
+    const size_t row = size_t(*pos + blockIdx.x) * width, src = size_t(blockIdx.x) * width;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) k_cache[row + i] = k[src + i], v_cache[row + i] = v[src + i];
+}
+
 // One block per (token, head). Scores for all visible positions live in dynamic shared memory.
-__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, half* out, int pos0, int heads,
-                                 int kv_heads, int head_dim) {
+__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, half* out, const int* pos,
+                                 int heads, int kv_heads, int head_dim) {
     extern __shared__ float scores[];
     __shared__ float shared[32];
     const int t = blockIdx.x / heads, h = blockIdx.x % heads, kvh = h / (heads / kv_heads);
-    const int positions = pos0 + t + 1;
+    const int positions = *pos + t + 1;
     const size_t q_stride = size_t(heads) * head_dim, kv_stride = size_t(kv_heads) * head_dim;
     const float* qv = q + t * q_stride + size_t(h) * head_dim;
     const float scale = rsqrtf(float(head_dim));
@@ -143,13 +148,18 @@ void add_bias_gelu_to_half(const float* y, const float* bias, half* y16, int n, 
     add_bias_gelu_kernel<<<blocks_for(count), kThreads, 0, s>>>(y, bias, y16, count, dim);
 }
 
-void rope(float* x, int n, int heads, int head_dim, int rotary_dim, int pos0, float theta, cudaStream_t s) {
+void rope(float* x, int n, int heads, int head_dim, int rotary_dim, const int* pos0, float theta, cudaStream_t s) {
     rope_kernel<<<n, 128, 0, s>>>(x, heads, head_dim, rotary_dim, pos0, theta);
 }
 
-void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, int pos0, int heads,
-                       int kv_heads, int head_dim, cudaStream_t s) {
-    const size_t shared = sizeof(float) * size_t(pos0 + n);
+void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, int n, int width, const int* pos0,
+               cudaStream_t s) {
+    append_kv_kernel<<<n, kThreads, 0, s>>>(k, v, k_cache, v_cache, width, pos0);
+}
+
+void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,
+                       int context, int heads, int kv_heads, int head_dim, cudaStream_t s) {
+    const size_t shared = sizeof(float) * size_t(context);   // the position is only known on the device
     attention_kernel<<<n * heads, 128, shared, s>>>(q, k_cache, v_cache, out16, pos0, heads, kv_heads, head_dim);
 }
 

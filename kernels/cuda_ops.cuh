@@ -13,11 +13,18 @@ void layer_norm_to_half(const float* x, const float* w, const float* b, float ep
 // y[t, o] += bias[o]; with gelu, also writes gelu(y) as fp16 to y16 (the next matrix's input)
 void add_bias(float* y, const float* bias, int n, int dim, cudaStream_t s);
 void add_bias_gelu_to_half(const float* y, const float* bias, half* y16, int n, int dim, cudaStream_t s);
-// Rotate-half RoPE on the first rotary_dim dims of each head, positions pos0 + t
-void rope(float* x, int n, int heads, int head_dim, int rotary_dim, int pos0, float theta, cudaStream_t s);
-// out16[t, h] = softmax(q[t, h] . K[0..pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax
-void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, int pos0, int heads,
-                       int kv_heads, int head_dim, cudaStream_t s);
+// The position of a batch's first token is read on the device (*pos0), not passed by value, so
+// that a captured decode step (CUDA Graph) replays correctly at every position.
+
+// Rotate-half RoPE on the first rotary_dim dims of each head, positions *pos0 + t
+void rope(float* x, int n, int heads, int head_dim, int rotary_dim, const int* pos0, float theta, cudaStream_t s);
+// cache[*pos0 + t] = x[t] for the K and V caches, rows of `width` floats
+void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, int n, int width, const int* pos0,
+               cudaStream_t s);
+// out16[t, h] = softmax(q[t, h] . K[0..*pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax;
+// scores for up to `context` positions in shared memory
+void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,
+                       int context, int heads, int kv_heads, int head_dim, cudaStream_t s);
 // x += a + m
 void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s);
 

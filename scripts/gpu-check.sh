@@ -51,6 +51,7 @@ run() {
     gunzip -c "$kit/ref/tiny-phi2.golden.json.gz" > "$out/tiny-golden.json"
     step verify-micro-phi "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/micro-phi" --golden "$out/micro-golden.json"
     step verify-tiny-phi2 "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/tiny-phi2.phz" --golden "$out/tiny-golden.json"
+    step verify-tiny-phi2-no-graphs "$cli" verify --backend cuda --gpu-graphs off --tolerance 5e-2 --model "$kit/ref/tiny-phi2.phz" --golden "$out/tiny-golden.json"
     for q in int8 int4; do
         "$cli" convert --in "$kit/ref/micro-phi" --out "$out/micro-$q.phz" --quant $q > "$out/convert-$q.log" 2>&1 ||
             { status=1; tail -3 "$out/convert-$q.log" | tee -a "$out/summary.txt"; }
@@ -82,6 +83,7 @@ sys.exit(1 if bad else 0)' "$cli" "$kit/ref/demo-cases.json"
     for q in f16 int8 int4; do
         step "bench-phi2-$q" timeout 150 "$cli" bench --synth phi-2 --quant $q --backend cuda --prompt-tokens 128 --gen-tokens 256 --runs 3
     done
+    step bench-phi2-f16-no-graphs timeout 120 "$cli" bench --synth phi-2 --quant f16 --backend cuda --gpu-graphs off --prompt-tokens 128 --gen-tokens 256 --runs 1
     log "exit status $status"
     python3 - "$out" <<'PY'
 import json, sys, glob, os
@@ -92,7 +94,7 @@ def last_json(name):
     try: return json.loads(text[text.index("{"):])
     except Exception: return None
 summary = {"steps": steps, "copy": last_json("copy-bandwidth"),
-           "bench": {q: last_json("bench-phi2-" + q) for q in ("f16", "int8", "int4")}}
+           "bench": {q: last_json("bench-phi2-" + q) for q in ("f16", "int8", "int4", "f16-no-graphs")}}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
 print(json.dumps(summary, indent=2))
 PY

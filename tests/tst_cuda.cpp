@@ -1,5 +1,6 @@
 // The CUDA backend against the goldens (fp16 tolerance), cached decoding against a full pass,
-// and quantized weights on the GPU against the CPU. Skipped, with the reason, without a GPU.
+// graph replay against plain launches, and quantized weights on the GPU against the CPU. Skipped, with the reason, without a GPU.
+#include <algorithm>
 #include <cmath>
 
 #include "phidesk/backend.h"
@@ -64,6 +65,27 @@ private slots:
         double worst = 0;
         for (size_t i = 0; i < full.size(); ++i) worst = std::max(worst, double(std::fabs(full[i] - inc[i])));
         QVERIFY2(worst <= 5e-2, qPrintable(QString::number(worst)));
+    }
+
+    // A replayed CUDA Graph step gives exactly the logits of the same step launched kernel by
+    // kernel, at every position, also after truncate() moves the position back.
+    void graph_replay_equals_plain_step() {
+        const auto m = Model::load(test::model_dir("tiny-phi2"));
+        BackendOptions o;
+        o.backend = "cuda";
+        o.gpu_graphs = false;
+        auto graphed = gpu(m), plain = make_backend(m, o);
+        std::vector<float> a, b;
+        const std::vector<int32_t> prompt = {50256, 464, 318, 257, 1332};
+        graphed->eval(prompt, LogitsFor::Last, a);
+        plain->eval(prompt, LogitsFor::Last, b);
+        for (int i = 0; i < 24; ++i) {
+            if (i == 16) graphed->truncate(3), plain->truncate(3);
+            const int32_t next = int32_t(std::max_element(a.begin(), a.end()) - a.begin());
+            graphed->eval(std::span(&next, 1), LogitsFor::Last, a);
+            plain->eval(std::span(&next, 1), LogitsFor::Last, b);
+            QVERIFY2(a == b, qPrintable(QString("step %1 at position %2").arg(i).arg(graphed->cached_tokens() - 1)));
+        }
     }
 
     void quantized_gpu_agrees_with_cpu() {

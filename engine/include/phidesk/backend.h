@@ -42,7 +42,8 @@ struct BackendOptions {
     std::string backend = "cpu";   // "cpu", "cuda", "cuda:N", or "auto" (a usable GPU, else the CPU)
     int threads = 0;               // 0: one per physical core
     int context = 0;               // 0: the model's max_position_embeddings
-    std::string cpu_kernels;       // "" best available, or force "portable" / "avx2"
+    std::string cpu_kernels;       // "" best available, or force "portable" / "avx2" / "avx512"
+    bool gpu_graphs = true;        // CUDA: replay the one-token decode step as a captured graph
 };
 
 // Throws Error when the backend cannot be made (no GPU, out of memory, ...); "auto" then falls
