@@ -11,6 +11,7 @@
 #include <iostream>
 #include <random>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <thread>
@@ -197,49 +198,62 @@ double median(std::vector<double> v) {
 
 // A child process, forked while this one is still single-threaded, that measures the machine's
 // read bandwidth and FMA peak on request, so that its 1 GiB buffer never counts in the
-// benchmark's peak RSS.
+// benchmark's peak RSS. One socket each way (close-on-exec; MSG_NOSIGNAL, so a dead probe is an
+// error message, not a SIGPIPE).
 class MachineProbe {
 public:
     explicit MachineProbe(int threads) {
-        int up[2], down[2];
-        if (pipe(up) != 0 || pipe(down) != 0) throw Error("pipe failed");
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw Error("socketpair failed");
         pid_ = fork();
-        if (pid_ < 0) throw Error("fork failed");
+        if (pid_ < 0) {
+            close(sv[0]), close(sv[1]);
+            throw Error("fork failed");
+        }
         if (pid_ == 0) {
-            close(up[1]), close(down[0]);
+            close(sv[0]);
             char c;
             try {
-                while (read(up[0], &c, 1) == 1) {
+                while (recv(sv[1], &c, 1, 0) == 1) {
                     const double r[2] = {measure_read_bandwidth(threads, size_t(1) << 30, 3), measure_fma_peak(threads, 3)};
-                    if (write(down[1], r, sizeof r) != sizeof r) break;
+                    if (send(sv[1], r, sizeof r, MSG_NOSIGNAL) != ssize_t(sizeof r)) break;
                 }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "phidesk-cli: machine probe: %s\n", e.what());
             }
             _exit(0);
         }
-        close(up[0]), close(down[1]);
-        to_ = up[1], from_ = down[0];
+        close(sv[1]);
+        fd_ = sv[0];
     }
+    MachineProbe(const MachineProbe&) = delete;
+    MachineProbe& operator=(const MachineProbe&) = delete;
     ~MachineProbe() {
-        close(to_), close(from_);
+        close(fd_);   // the probe sees end of file and exits
         waitpid(pid_, nullptr, 0);
     }
     // {read GB/s, FMA GFLOP/s}, measured now.
     std::pair<double, double> measure() {
         double r[2] = {0, 0};
-        if (write(to_, "m", 1) != 1 || read(from_, r, sizeof r) != ssize_t(sizeof r)) throw Error("the machine probe process failed");
+        if (send(fd_, "m", 1, MSG_NOSIGNAL) != 1 || recv(fd_, r, sizeof r, MSG_WAITALL) != ssize_t(sizeof r))
+            throw Error("the machine probe process failed");
         return {r[0], r[1]};
     }
 
 private:
     pid_t pid_ = -1;
-    int to_ = -1, from_ = -1;
+    int fd_ = -1;
 };
+
+// --threads, else the physical cores: what the CPU backend uses, and what the machine
+// benchmarks measure with, so their figures compare.
+int cpu_threads(const Args& a) {
+    return a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : physical_core_count();
+}
 
 int cmd_bench(const Args& a) {
     const int prompt = a.get_int("prompt-tokens", 128), gen = a.get_int("gen-tokens", 64), runs = a.get_int("runs", 3);
-    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    const int threads = cpu_threads(a);
     std::optional<MachineProbe> probe;   // CPU runs only: a GPU run is measured against its device
     if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads);
     const auto t0 = Clock::now();
@@ -308,6 +322,7 @@ int cmd_bench(const Args& a) {
             of_read.push_back(decode[size_t(r)] * double(streamed) / 1e9 / read[size_t(r)]);
             of_peak.push_back(prefill[size_t(r)] / prompt * prompt_flops / 1e9 / peak[size_t(r)]);
         }
+        out["probe_threads"] = threads;
         out["read_gb_per_second"] = median(read);
         out["fma_gflops"] = median(peak);
         out["decode_fraction_of_read"] = median(of_read);
@@ -376,7 +391,7 @@ int cmd_detokenize(const Args& a) {
 }
 
 int cmd_bench_memory(const Args& a) {
-    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    const int threads = cpu_threads(a);
     const int mb = a.get_int("mb", 1024), runs = a.get_int("runs", 5);
     const std::string backend = a.get("backend", "cpu");
     a.reject_unknown();
@@ -393,7 +408,7 @@ int cmd_bench_memory(const Args& a) {
 }
 
 int cmd_bench_flops(const Args& a) {
-    const int threads = a.get_int("threads", 0) > 0 ? a.get_int("threads", 0) : int(std::thread::hardware_concurrency());
+    const int threads = cpu_threads(a);
     const int runs = a.get_int("runs", 5);
     a.reject_unknown();
     std::cout << json{{"fma_gflops", measure_fma_peak(threads, runs)}, {"threads", threads}, {"runs", runs},

@@ -1,4 +1,4 @@
-// The CPU kernel levels agree with each other and with the scalar conversions.
+// Each CPU kernel level against the scalar conversions and plain references.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -171,6 +171,46 @@ private slots:
     }
 
     void fused_dots_equal_dequantize_then_dot_data() { levels_data(); }
+
+    // On data where no sum rounds (integer inputs, quantization levels times a power-of-two
+    // scale) every fused dot must give the exact result, at every width and group count; and
+    // F16/BF16/Q8 rows of widths that leave 8- and 16-lane tails agree with convert-then-dot.
+    void fused_dots_exact_on_integer_inputs() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        std::mt19937 rng(11);
+        std::uniform_int_distribution<int> small(-3, 3), q8(-127, 127), q4(-7, 7);
+        for (int64_t cols : {32, 40, 64, 100, 161, 544, 2560, 2561, 2592, 10240}) {
+            std::vector<float> x(static_cast<size_t>(cols)), w8(x.size()), w4(x.size()), row(x.size());
+            for (float& v : x) v = float(small(rng));
+            for (size_t i = 0; i < x.size(); ++i) w8[i] = std::ldexp(float(i == 0 ? 127 : q8(rng)), -7);
+            for (size_t i = 0; i < x.size(); ++i)   // each group's scale 2^-4, 2^-5 or 2^-6: a wrong scale shows
+                w4[i] = std::ldexp(float(i % 32 == 5 ? -7 : q4(rng)), -4 - int(i / 32 % 3));
+            double exact8 = 0, exact4 = 0;
+            for (size_t i = 0; i < x.size(); ++i) exact8 += double(w8[i]) * x[i], exact4 += double(w4[i]) * x[i];
+            const TensorView t8{"w", DType::F32, {1, cols}, w8.data(), nullptr}, t4{"w", DType::F32, {1, cols}, w4.data(), nullptr};
+            const std::vector<uint8_t> p8 = quantize(DType::Q8, t8);
+            QCOMPARE(f16_to_f32(reinterpret_cast<const uint16_t*>(p8.data())[0]), std::ldexp(1.0f, -7));
+            QCOMPARE(double(k.dot_q8(reinterpret_cast<const int8_t*>(p8.data() + 2), std::ldexp(1.0f, -7), x.data(), cols)), exact8);
+            if (cols % kQ4Group == 0) {
+                const std::vector<uint8_t> p4 = quantize(DType::Q4, t4);
+                const size_t ns = scale_count(DType::Q4, 1, cols);
+                std::vector<float> xq(x.size());
+                q4_input_order(x.data(), cols, xq.data());
+                QCOMPARE(double(k.dot_q4(p4.data() + 2 * ns, reinterpret_cast<const uint16_t*>(p4.data()), xq.data(), cols)), exact4);
+            }
+            for (DType d : {DType::F16, DType::BF16}) {   // tails: bit-equal to convert-then-dot
+                const std::vector<uint8_t> p = convert_float(d, t8);
+                const auto* w = reinterpret_cast<const uint16_t*>(p.data());
+                for (size_t i = 0; i < row.size(); ++i) row[i] = d == DType::F16 ? f16_to_f32(w[i]) : bf16_to_f32(w[i]);
+                const float got = d == DType::F16 ? k.dot_f16(w, x.data(), cols) : k.dot_bf16(w, x.data(), cols);
+                QCOMPARE(got, k.dot(row.data(), x.data(), cols));
+            }
+        }
+    }
+
+    void fused_dots_exact_on_integer_inputs_data() { levels_data(); }
 
     // The prefill kernels: pack_panel (from float32 or F16 rows) transposes 16 rows exactly; gemm_16x6 accumulates every
     // product of the panel and 6 tokens (within float rounding of a double sum), and running the

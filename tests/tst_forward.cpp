@@ -7,6 +7,7 @@
 #include "phidesk/error.h"
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
+#include "phidesk/phz.h"
 #include "test_support.h"
 
 using namespace phidesk;
@@ -102,6 +103,30 @@ private slots:
         b->truncate(0);
         b->eval(whole, LogitsFor::Last, fresh);
         QVERIFY(max_abs_diff(reused, fresh) <= 1e-5);
+    }
+
+    // Two or three tokens at once take the decode path (each weight read once per token, int4
+    // inputs reordered per token into one shared buffer): the same bits as one token at a time.
+    void short_batches_equal_single_steps_with_quantized_weights() {
+        QTemporaryDir tmp;
+        for (const char* quant : {"int8", "int4"}) {
+            const auto phz = std::filesystem::path(tmp.path().toStdString()) / (std::string(quant) + ".phz");
+            ConvertOptions co;
+            co.quant = quant;
+            convert_to_phz(test::model_dir("tiny-phi2"), phz, co);
+            auto b = make_backend(Model::load(phz), {});
+            const auto tokens = some_tokens(9, 51200);
+            std::vector<float> together, step, apart;
+            b->eval(std::span(tokens).first(6), LogitsFor::All, apart);   // prefill path
+            b->eval(std::span(tokens).subspan(6), LogitsFor::All, together);
+            b->truncate(6);
+            apart.clear();
+            for (size_t i = 6; i < tokens.size(); ++i) {
+                b->eval(std::span(tokens).subspan(i, 1), LogitsFor::Last, step);
+                apart.insert(apart.end(), step.begin(), step.end());
+            }
+            QVERIFY2(together == apart, quant);
+        }
     }
 
     void legacy_and_hf_names_give_identical_logits() {

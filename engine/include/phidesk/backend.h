@@ -60,7 +60,7 @@ struct DeviceInfo {
 // The backends available here ("cpu", and "cuda" when its plugin loads), and every GPU; `why`
 // says why CUDA is unusable when it is (plugin not installed, no driver, no device).
 std::vector<std::string> available_backends();
-std::string best_cpu_kernels();   // the SIMD level the CPU backend uses here ("avx2", "portable")
+std::string best_cpu_kernels();   // the SIMD level the CPU backend uses here ("avx512", "avx2", "portable")
 std::vector<DeviceInfo> gpu_devices(std::string& why);
 // GB/s (read + write) of a copy kernel on GPU `device`: the bandwidth decode speed is measured
 // against. Error when CUDA is unusable.

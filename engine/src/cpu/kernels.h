@@ -18,9 +18,9 @@ struct CpuKernels {
     void (*q4_to_f32)(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n);
     // Dot products straight from the stored row (decode: the weights stream once, no row buffer).
     // F16 and BF16 sum in exactly the order `dot` does over the converted row. The quantized
-    // ones equal the dequantized row's dot within float rounding: every product is the
-    // dequantized weight times x, but a scale multiplies a partial sum (the row's for Q8, the
-    // group's for Q4) instead of every weight, which saves an operation per weight.
+    // ones equal the dequantized row's dot within float rounding: they multiply the integer
+    // levels by x and apply a scale to a partial sum (the row's for Q8, the group's for Q4)
+    // instead of to every weight, which saves an operation per weight.
     float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);

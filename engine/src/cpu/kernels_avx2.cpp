@@ -1,5 +1,5 @@
 // AVX2 + FMA + F16C kernels. This file alone is compiled with -mavx2 -mfma -mf16c; nothing
-// here runs unless cpu_has_avx2() said yes.
+// here runs unless cpu_runs_kernels("avx2") said yes.
 #include <immintrin.h>
 
 #include <cmath>

@@ -1,19 +1,22 @@
-// AVX-512 (F/BW/VL) decode dots; everything else is the AVX2 table's. This file alone is
-// compiled with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
-// cpu_runs_kernels("avx512") said yes.
+// AVX-512 (F/BW/VL) dots: decode's F16/BF16/Q4 dots and the float `dot` (attention, F32
+// weights); everything else is the AVX2 table's. This file alone is compiled with -mavx512f
+// -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless cpu_runs_kernels("avx512")
+// said yes.
 //
 // Decode streams every weight once per token, so its inner loop must keep up with memory while
 // converting each weight to float: 16 lanes per instruction halve the instructions per weight,
 // and a 16-entry vpermps table turns a nibble into its Q4 level in one step. Measured on Zen 4
 // (2 threads, weights streaming from memory), two things stay AVX2: the Q8 dot, because widening
-// 16 int8 to a zmm ran slower than two 8-wide steps (22 vs 30 GB/s), and prefill's panel
-// kernel, because a 16x12 zmm version (one load, 12 broadcast FMAs per k) was no faster than
-// gemm_16x6 (165-172 against 163-188 GFLOP/s): Zen 4 executes a 512-bit FMA on its 256-bit units,
-// so the FMA peak is the same at both widths.
+// 16 int8 to a zmm ran slower than two 8-wide steps (22 vs 30 GB/s on one 10240x2560 matrix; 6.9
+// vs 8.7 tokens/s on the phi-2 shape), and prefill's panel kernel, because a 16x12 zmm version
+// (one load, 12 broadcast FMAs per k) was no faster than gemm_16x6 (165-172 against 163-188
+// GFLOP/s): Zen 4 executes a 512-bit FMA on its 256-bit units, so the peak is the same.
 // GCC 12's own AVX-512 headers trip -Wuninitialized (their _mm512_undefined_* placeholders).
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 

@@ -7,7 +7,8 @@
 namespace phidesk {
 namespace {
 
-// Eight partial sums: the same association as the SIMD kernels' lanes. `load(i)` gives weight i.
+// Eight partial sums, so rounding behaves much like the SIMD kernels' lanes (their exact order
+// differs). `load(i)` gives weight i.
 template <class Load>
 float dot_by(Load load, const float* x, int64_t n) {
     float s[8] = {};

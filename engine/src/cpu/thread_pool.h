@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "phidesk/machine_bench.h"   // physical_core_count
+
 namespace phidesk {
 
 class ThreadPool {
@@ -46,8 +48,5 @@ private:
     void* ctx_ = nullptr;
     int64_t n_ = 0;
 };
-
-// Physical cores of this machine (logical CPUs when the topology cannot be read).
-int physical_core_count();
 
 }  // namespace phidesk
