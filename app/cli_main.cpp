@@ -69,8 +69,9 @@ commands:
                                             checked; hub also from $PHIDESK_HUB_URL, token from $HF_TOKEN)
   convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
                                             write a single-file compressed model (progress on stderr)
-  logits  --model PATH --tokens 1,2,3 [--top K]
+  logits  --model PATH --tokens 1,2,3 [--top K] [--one-at-a-time]
                                             JSON: last-position logits and top-K of every position
+                                            (--one-at-a-time: one eval per token, the decode path)
   verify  --model PATH --golden FILE [--tolerance T]
                                             check against a reference golden.json; exit 1 on mismatch
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
@@ -154,12 +155,17 @@ int cmd_logits(const Args& a) {
     const auto model = Model::load(a.get("model"));
     const std::vector<int32_t> tokens = parse_id_list(a.get("tokens"));
     const int top = a.get_int("top", 5);
+    const bool stepwise = a.has("one-at-a-time");   // the decode path, token by token
     auto backend = make_backend(model, backend_options(a));
     a.reject_unknown();
     if (tokens.empty()) throw Error("--tokens is empty");
     if (top < 1) throw Error("--top must be at least 1");
-    std::vector<float> logits;
-    backend->eval(tokens, LogitsFor::All, logits);
+    std::vector<float> logits, step;
+    if (!stepwise) backend->eval(tokens, LogitsFor::All, logits);
+    for (size_t t = 0; stepwise && t < tokens.size(); ++t) {
+        backend->eval(std::span(tokens).subspan(t, 1), LogitsFor::Last, step);
+        logits.insert(logits.end(), step.begin(), step.end());
+    }
     const size_t V = size_t(model->config().vocab_size), k = std::min<size_t>(size_t(top), V);
     json out;
     out["last_logits"] = std::vector<float>(logits.end() - std::ptrdiff_t(V), logits.end());
@@ -538,7 +544,7 @@ int run(int argc, char** argv) {
         std::printf("phidesk-cli %s\n", kPhideskVersion);
         return 0;
     }
-    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify", "json", "delete-originals"});
+    const Args a(argc, argv, 2, {"special-as-text", "skip-special", "verify", "json", "delete-originals", "one-at-a-time"});
     if (cmd == "info") return cmd_info(a);
     if (cmd == "convert") return cmd_convert(a);
     if (cmd == "download") return cmd_download(a);

@@ -1,5 +1,6 @@
-// The Phi forward pass on an NVIDIA GPU: weights resident in fp16, activations and the KV cache
-// in fp32, cuBLAS (fp16 inputs, fp32 accumulation) for every matrix product. The one-token
+// The Phi forward pass on an NVIDIA GPU: weights resident in fp16 (or int8/int4 as stored),
+// activations and the KV cache in fp32, cuBLAS (fp16 inputs, fp32 accumulation) for the matrix
+// products of fp16 weights and of batches. The one-token
 // decode step is captured once as a CUDA Graph and replayed per token: a step is ~15 short
 // launches per layer, and replaying them as one graph removes the launch cost between them.
 #include "cuda_backend.h"
@@ -77,14 +78,37 @@ DeviceBuffer<float> upload_vector(const TensorView& t) {
     return d;
 }
 
+// A weight matrix on the device: fp16, or Q8/Q4 values and fp16 scales as stored in the .phz.
 struct Linear {
-    DeviceBuffer<half> w;   // [out, in]
-    DeviceBuffer<float> b;  // [out]
+    DType dtype = DType::F16;   // F16, Q8 or Q4
+    DeviceBuffer<half> w;       // F16: [out, in]
+    DeviceBuffer<uint8_t> q;    // Q8/Q4 values
+    DeviceBuffer<half> scales;  // Q8: [out]; Q4: [out, in / 32]
+    DeviceBuffer<float> b;      // [out]
     int out = 0, in = 0;
 };
 
+template <class T>
+DeviceBuffer<T> upload_bytes(const void* data, size_t count) {
+    DeviceBuffer<T> d(count);
+    check(cudaMemcpy(d.p, data, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
+    return d;
+}
+
+// Quantized weights stay quantized (int4 phi-2 takes 1.75 GB instead of 5.6); rows whose width
+// the matrix-vector kernels cannot take (not a multiple of 32) become fp16.
 Linear upload_linear(const TensorView& w, const TensorView& b, cudaStream_t s) {
-    return {upload_matrix(w, s), upload_vector(b), int(w.rows()), int(w.cols())};
+    Linear l;
+    l.out = int(w.rows()), l.in = int(w.cols());
+    l.b = upload_vector(b);
+    if (is_quantized(w.dtype) && l.in % 32 == 0) {
+        l.dtype = w.dtype;
+        l.q = upload_bytes<uint8_t>(w.data, value_bytes(w.dtype, l.out, l.in));
+        l.scales = upload_bytes<half>(w.scales, scale_count(w.dtype, l.out, l.in));
+    } else {
+        l.w = upload_matrix(w, s);
+    }
+    return l;
 }
 
 struct Layer {
@@ -113,6 +137,8 @@ public:
 private:
     // y[n, out] = x16[n, in] . W^T (fp32 result; bias added by the caller's kernel)
     void matmul(const Linear& l, const half* x16, float* y, int n);
+    // Y[n, rows] (row stride ldy) = X[n, in] . W[rows, in]^T for fp16 W: cuBLAS, fp32 accumulation
+    void gemm(const half* w, int rows, int in, const half* x16, float* y, int ldy, int n);
     void forward(int n, float* host_logits, bool all_logits);
     // Enqueues one batch of n tokens at position *pos_; with head_from >= 0 also the final
     // LayerNorm and lm_head for rows head_from..n-1 into logits_.
@@ -132,6 +158,7 @@ private:
     DeviceBuffer<int> ids_;
     DeviceBuffer<float> x_, q_, k_, v_, a_, m_, f_, logits_;
     DeviceBuffer<half> h16_, att16_, f16_;
+    DeviceBuffer<half> dequantized_;             // a block of quantized rows as fp16, for batches
     DeviceBuffer<int> pos_;                      // n_past_, on the device, read by the kernels
     DeviceBuffer<unsigned char> blas_workspace_; // cuBLAS must not allocate while a graph is captured
     bool use_graphs_;
@@ -175,17 +202,41 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     f_ = DeviceBuffer<float>(B * I);
     h16_ = DeviceBuffer<half>(B * std::max(H, I)), att16_ = DeviceBuffer<half>(B * H), f16_ = DeviceBuffer<half>(B * I);
     logits_ = DeviceBuffer<float>(B * size_t(c_.vocab_size));
+    dequantized_ = DeviceBuffer<half>(size_t(16) << 20);   // 32 MB: 6400 rows of phi-2's 2560
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
     description_ = std::string("cuda:") + std::to_string(device_) + " (" + prop.name + ", fp16)";
 }
 
-void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
+void CudaBackend::gemm(const half* w, int rows, int in, const half* x16, float* y, int ldy, int n) {
     const float one = 1.0f, zero = 0.0f;
-    // Row-major Y[n,out] = X[n,in] W[out,in]^T is column-major Y^T = W^T(as stored, transposed) X^T.
-    check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, l.out, n, l.in, &one, l.w.p, CUDA_R_16F, l.in, x16, CUDA_R_16F, l.in,
-                       &zero, y, CUDA_R_32F, l.out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+    // Row-major Y[n,rows] = X[n,in] W[rows,in]^T is column-major Y^T = W^T(as stored, transposed) X^T.
+    check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, in, &one, w, CUDA_R_16F, in, x16, CUDA_R_16F, in, &zero, y,
+                       CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
           "GemmEx");
+}
+
+// Quantized weights: one token reads them once, dequantizing in registers; a batch dequantizes
+// a block of rows at a time to fp16 and runs cuBLAS on it, so the arithmetic stays on tensor cores.
+void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
+    if (l.dtype == DType::F16) return gemm(l.w.p, l.out, l.in, x16, y, l.out, n);
+    const bool q8 = l.dtype == DType::Q8;
+    if (n == 1) {
+        if (q8) matvec_q8(reinterpret_cast<const int8_t*>(l.q.p), l.scales.p, x16, y, l.out, l.in, stream_);
+        else matvec_q4(l.q.p, l.scales.p, x16, y, l.out, l.in, stream_);
+        return;
+    }
+    const int block = int(std::min<size_t>(size_t(l.out), dequantized_.n / size_t(l.in)));
+    for (int r0 = 0; r0 < l.out; r0 += block) {
+        const int rows = std::min(block, l.out - r0);
+        if (q8)
+            dequantize_q8(reinterpret_cast<const int8_t*>(l.q.p) + size_t(r0) * l.in, l.scales.p + r0, dequantized_.p, rows,
+                          l.in, stream_);
+        else
+            dequantize_q4(l.q.p + size_t(r0) * (l.in / 2), l.scales.p + size_t(r0) * (l.in / 32), dequantized_.p, rows, l.in,
+                          stream_);
+        gemm(dequantized_.p, rows, l.in, x16, y + r0, l.out, n);
+    }
 }
 
 void CudaBackend::eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) {

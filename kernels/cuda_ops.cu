@@ -126,6 +126,71 @@ __global__ void add_residuals_kernel(float* x, const float* a, const float* m, l
     if (i < count) x[i] += a[i] + m[i];
 }
 
+__device__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+constexpr int kWarpsPerBlock = 4;
+
+// One warp per output row; each lane reads 16 weight bytes at a time (one 128-bit load), so a
+// warp reads 512 contiguous bytes per step and the row streams at full width.
+__global__ void matvec_q8_kernel(const int8_t* q, const half* scales, const half* x, float* y, int out, int in) {
+    const int row = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= out) return;
+    const int8_t* r = q + size_t(row) * in;
+    float acc = 0.0f;
+    for (int i = lane * 16; i < in; i += 32 * 16) {
+        const int4 packed = *reinterpret_cast<const int4*>(r + i);
+        const int8_t* w = reinterpret_cast<const int8_t*>(&packed);
+        const half2* xh = reinterpret_cast<const half2*>(x + i);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            const float2 xf = __half22float2(xh[j]);
+            acc += float(w[2 * j]) * xf.x + float(w[2 * j + 1]) * xf.y;
+        }
+    }
+    acc = warp_sum(acc);
+    if (lane == 0) y[row] = acc * __half2float(scales[row]);
+}
+
+// 16 bytes are exactly one group of 32 weights with one scale.
+__global__ void matvec_q4_kernel(const uint8_t* q, const half* scales, const half* x, float* y, int out, int in) {
+    const int row = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= out) return;
+    const int groups = in / 32;
+    const uint8_t* r = q + size_t(row) * (in / 2);
+    const half* sr = scales + size_t(row) * groups;
+    float acc = 0.0f;
+    for (int g = lane; g < groups; g += 32) {
+        const int4 packed = *reinterpret_cast<const int4*>(r + g * 16);
+        const uint8_t* b = reinterpret_cast<const uint8_t*>(&packed);
+        const half2* xh = reinterpret_cast<const half2*>(x + g * 32);
+        float sum = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+            const float2 xf = __half22float2(xh[j]);
+            sum += float(int(b[j] & 0xF) - 8) * xf.x + float(int(b[j] >> 4) - 8) * xf.y;
+        }
+        acc += sum * __half2float(sr[g]);
+    }
+    acc = warp_sum(acc);
+    if (lane == 0) y[row] = acc;
+}
+
+__global__ void dequantize_q8_kernel(const int8_t* q, const half* scales, half* w, long long count, int in) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i < count) w[i] = __float2half(float(q[i]) * __half2float(scales[i / in]));
+}
+
+__global__ void dequantize_q4_kernel(const uint8_t* q, const half* scales, half* w, long long count) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    const uint8_t b = q[i / 2];
+    const int level = int(i % 2 ? b >> 4 : b & 0xF) - 8;
+    w[i] = __float2half(float(level) * __half2float(scales[i / 32]));   // rows are whole groups
+}
+
 unsigned blocks_for(long long count) { return unsigned((count + kThreads - 1) / kThreads); }
 
 }  // namespace
@@ -165,6 +230,24 @@ void attention_to_half(const float* q, const float* k_cache, const float* v_cach
 
 void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s) {
     add_residuals_kernel<<<blocks_for(count), kThreads, 0, s>>>(x, a, m, count);
+}
+
+void matvec_q8(const int8_t* q, const half* scales, const half* x16, float* y, int out, int in, cudaStream_t s) {
+    matvec_q8_kernel<<<(out + kWarpsPerBlock - 1) / kWarpsPerBlock, 32 * kWarpsPerBlock, 0, s>>>(q, scales, x16, y, out, in);
+}
+
+void matvec_q4(const uint8_t* q, const half* scales, const half* x16, float* y, int out, int in, cudaStream_t s) {
+    matvec_q4_kernel<<<(out + kWarpsPerBlock - 1) / kWarpsPerBlock, 32 * kWarpsPerBlock, 0, s>>>(q, scales, x16, y, out, in);
+}
+
+void dequantize_q8(const int8_t* q, const half* scales, half* w16, int rows, int in, cudaStream_t s) {
+    const long long count = (long long)rows * in;
+    dequantize_q8_kernel<<<blocks_for(count), kThreads, 0, s>>>(q, scales, w16, count, in);
+}
+
+void dequantize_q4(const uint8_t* q, const half* scales, half* w16, int rows, int in, cudaStream_t s) {
+    const long long count = (long long)rows * in;
+    dequantize_q4_kernel<<<blocks_for(count), kThreads, 0, s>>>(q, scales, w16, count);
 }
 
 }  // namespace phidesk::cuda

@@ -1,6 +1,8 @@
 // The forward pass's GPU kernels, named after the math they do. Activations are float32;
 // matrices go to cuBLAS as fp16 with fp32 accumulation. Shapes are [tokens, features].
 #pragma once
+#include <cstdint>
+
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -27,5 +29,15 @@ void attention_to_half(const float* q, const float* k_cache, const float* v_cach
                        int context, int heads, int kv_heads, int head_dim, cudaStream_t s);
 // x += a + m
 void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s);
+
+// Quantized weights stay in their .phz layout on the device (engine/phz/FORMAT.md): Q8 one fp16
+// scale per row; Q4 one fp16 scale per 32 elements, element 2i in the low nibble of byte i, q+8.
+// y[o] = sum_i W[o, i] * x16[i] for one token, dequantizing in registers (one warp per row,
+// 16 bytes per lane per step, fp32 accumulation). `in` a multiple of 32.
+void matvec_q8(const int8_t* q, const half* scales, const half* x16, float* y, int out, int in, cudaStream_t s);
+void matvec_q4(const uint8_t* q, const half* scales, const half* x16, float* y, int out, int in, cudaStream_t s);
+// w16[r, i] = W[r, i] for rows r < rows (a block of rows, its values and scales already offset)
+void dequantize_q8(const int8_t* q, const half* scales, half* w16, int rows, int in, cudaStream_t s);
+void dequantize_q4(const uint8_t* q, const half* scales, half* w16, int rows, int in, cudaStream_t s);
 
 }  // namespace phidesk::cuda

@@ -55,16 +55,19 @@ run() {
     for q in int8 int4; do
         "$cli" convert --in "$kit/ref/micro-phi" --out "$out/micro-$q.phz" --quant $q > "$out/convert-$q.log" 2>&1 ||
             { status=1; tail -3 "$out/convert-$q.log" | tee -a "$out/summary.txt"; }
-        for b in cpu cuda; do
-            "$cli" logits --backend $b --model "$out/micro-$q.phz" --tokens 5,17,300,42,7,99,250,3,11,400 --top 1 > "$out/logits-$q-$b.json" 2>&1
-        done
-        step "$q-gpu-vs-cpu" python3 -c '
+        for mode in batch decode; do   # decode: one token at a time (matrix-vector kernels, graph replay)
+            for b in cpu cuda; do
+                "$cli" logits --backend $b --model "$out/micro-$q.phz" --tokens 5,17,300,42,7,99,250,3,11,400 --top 1 \
+                    $([ $mode = decode ] && echo --one-at-a-time) > "$out/logits-$q-$mode-$b.json" 2>&1
+            done
+            step "$q-$mode-gpu-vs-cpu" python3 -c '
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 d = max(abs(x - y) for x, y in zip(a["last_logits"], b["last_logits"]))
 top = [t[0][0] for t in a["topk"]] == [t[0][0] for t in b["topk"]]
 print(f"max |d logit| = {d:.4g} (bound 5e-2), top-1 equal at every position: {top}")
-sys.exit(0 if d <= 5e-2 and top else 1)' "$out/logits-$q-cpu.json" "$out/logits-$q-cuda.json"
+sys.exit(0 if d <= 5e-2 and top else 1)' "$out/logits-$q-$mode-cpu.json" "$out/logits-$q-$mode-cuda.json"
+        done
     done
     step demo-cases python3 -c '
 import json, subprocess, sys
