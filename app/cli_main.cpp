@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -69,9 +70,10 @@ commands:
                                             checked; hub also from $PHIDESK_HUB_URL, token from $HF_TOKEN)
   convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
                                             write a single-file compressed model (progress on stderr)
-  logits  --model PATH --tokens 1,2,3 [--top K] [--one-at-a-time]
+  logits  (--model PATH | --synth PRESET [--quant Q]) --tokens 1,2,3 [--top K] [--one-at-a-time] [--against BACKEND]
                                             JSON: last-position logits and top-K of every position
-                                            (--one-at-a-time: one eval per token, the decode path)
+                                            (--one-at-a-time: one eval per token, the decode path;
+                                            --against: also max |difference| from another backend)
   verify  --model PATH --golden FILE [--tolerance T]
                                             check against a reference golden.json; exit 1 on mismatch
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
@@ -151,23 +153,51 @@ int cmd_info(const Args& a) {
     return 0;
 }
 
+// --model PATH, or --synth PRESET [--quant f16|int8|int4] [--seed N]: random weights made in memory.
+std::shared_ptr<const Model> model_from_args(const Args& a) {
+    if (!a.has("synth")) return Model::load(a.get("model"));
+    return synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"));
+}
+
+// Logits of every position: one eval of all tokens, or one eval per token (the decode path).
+std::vector<float> all_logits(Backend& b, const std::vector<int32_t>& tokens, bool stepwise) {
+    std::vector<float> logits, step;
+    if (!stepwise) b.eval(tokens, LogitsFor::All, logits);
+    for (size_t t = 0; stepwise && t < tokens.size(); ++t) {
+        b.eval(std::span(tokens).subspan(t, 1), LogitsFor::Last, step);
+        logits.insert(logits.end(), step.begin(), step.end());
+    }
+    return logits;
+}
+
 int cmd_logits(const Args& a) {
-    const auto model = Model::load(a.get("model"));
+    const auto model = model_from_args(a);
     const std::vector<int32_t> tokens = parse_id_list(a.get("tokens"));
     const int top = a.get_int("top", 5);
-    const bool stepwise = a.has("one-at-a-time");   // the decode path, token by token
-    auto backend = make_backend(model, backend_options(a));
+    const bool stepwise = a.has("one-at-a-time");
+    const std::string against = a.get("against", "");
+    BackendOptions o = backend_options(a);
+    auto backend = make_backend(model, o);
     a.reject_unknown();
     if (tokens.empty()) throw Error("--tokens is empty");
     if (top < 1) throw Error("--top must be at least 1");
-    std::vector<float> logits, step;
-    if (!stepwise) backend->eval(tokens, LogitsFor::All, logits);
-    for (size_t t = 0; stepwise && t < tokens.size(); ++t) {
-        backend->eval(std::span(tokens).subspan(t, 1), LogitsFor::Last, step);
-        logits.insert(logits.end(), step.begin(), step.end());
-    }
+    const std::vector<float> logits = all_logits(*backend, tokens, stepwise);
     const size_t V = size_t(model->config().vocab_size), k = std::min<size_t>(size_t(top), V);
     json out;
+    if (!against.empty()) {   // the same tokens on a second backend, compared position by position
+        o.backend = against;
+        const std::vector<float> ref = all_logits(*make_backend(model, o), tokens, stepwise);
+        double worst = 0;
+        int top1_differ = 0;
+        for (size_t t = 0; t < tokens.size(); ++t) {
+            const float *x = logits.data() + t * V, *y = ref.data() + t * V;
+            for (size_t i = 0; i < V; ++i) worst = std::max(worst, double(std::fabs(x[i] - y[i])));
+            top1_differ += std::max_element(x, x + V) - x != std::max_element(y, y + V) - y;
+        }
+        out["against"] = against;
+        out["max_abs_diff"] = worst;
+        out["top1_positions_differing"] = top1_differ;
+    }
     out["last_logits"] = std::vector<float>(logits.end() - std::ptrdiff_t(V), logits.end());
     json topk = json::array();
     std::vector<int> order(V);
@@ -263,8 +293,7 @@ int cmd_bench(const Args& a) {
     std::optional<MachineProbe> probe;   // CPU runs only: a GPU run is measured against its device
     if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads);
     const auto t0 = Clock::now();
-    const auto model = a.has("synth") ? synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"))
-                                      : Model::load(a.get("model"));
+    const auto model = model_from_args(a);
     auto backend = make_backend(model, backend_options(a));
     const double load_s = seconds_since(t0);
     a.reject_unknown();

@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -171,8 +172,9 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     if (o.context < 0 || o.context > c_.max_positions)
         throw Error("context " + std::to_string(o.context) + " exceeds the model's max_position_embeddings");
     context_ = o.context ? o.context : c_.max_positions;
-    if (size_t(context_) * sizeof(float) > 48 * 1024)   // attention's scores in default shared memory
-        throw Error("context " + std::to_string(context_) + " is too long for the CUDA attention kernel (at most 12288)");
+    if (context_ > attention_max_context())   // its scores live in shared memory
+        throw Error("context " + std::to_string(context_) + " is too long for the CUDA attention kernel (at most " +
+                    std::to_string(attention_max_context()) + ")");
     check(cudaSetDevice(device_), "cudaSetDevice");
     check(cudaStreamCreate(&stream_), "cudaStreamCreate");
     check(cublasCreate(&blas_), "cublasCreate");
@@ -202,7 +204,10 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     f_ = DeviceBuffer<float>(B * I);
     h16_ = DeviceBuffer<half>(B * std::max(H, I)), att16_ = DeviceBuffer<half>(B * H), f16_ = DeviceBuffer<half>(B * I);
     logits_ = DeviceBuffer<float>(B * size_t(c_.vocab_size));
-    dequantized_ = DeviceBuffer<half>(size_t(16) << 20);   // 32 MB: 6400 rows of phi-2's 2560
+    bool quantized = lm_head_.dtype != DType::F16;
+    for (const Layer& L : layers_)
+        for (const Linear* l : {&L.q, &L.k, &L.v, &L.dense, &L.fc1, &L.fc2}) quantized = quantized || l->dtype != DType::F16;
+    if (quantized) dequantized_ = DeviceBuffer<half>(size_t(16) << 20);   // 32 MB: 6400 rows of phi-2's 2560
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
     description_ = std::string("cuda:") + std::to_string(device_) + " (" + prop.name + ", fp16)";
@@ -226,7 +231,8 @@ void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
         else matvec_q4(l.q.p, l.scales.p, x16, y, l.out, l.in, stream_);
         return;
     }
-    const int block = int(std::min<size_t>(size_t(l.out), dequantized_.n / size_t(l.in)));
+    // Whole multiples of 256 rows, so every block's output columns stay aligned for cuBLAS.
+    const int block = int(std::min<size_t>(size_t(l.out), dequantized_.n / size_t(l.in) / 256 * 256));
     for (int r0 = 0; r0 < l.out; r0 += block) {
         const int rows = std::min(block, l.out - r0);
         if (q8)
@@ -265,8 +271,16 @@ void CudaBackend::forward(int n, float* host_logits, bool all_logits) {
     // Pageable source: the value is staged before the call returns, so n_past_ may change after.
     check(cudaMemcpyAsync(pos_.p, &n_past_, sizeof(int), cudaMemcpyHostToDevice, s), "position");
     const int head_from = host_logits ? (all_logits ? 0 : n - 1) : -1;
+    if (use_graphs_ && n == 1 && head_from == 0 && !decode_graph_) {
+        try {
+            capture_decode_step();
+        } catch (const Error& e) {   // plain launches still work: use them from now on
+            std::fprintf(stderr, "phidesk: CUDA Graph capture failed, decoding without graphs: %s\n", e.what());
+            cudaGetLastError();   // clear a launch error left by the capture
+            use_graphs_ = false;
+        }
+    }
     if (use_graphs_ && n == 1 && head_from == 0) {
-        if (!decode_graph_) capture_decode_step();
         check(cudaGraphLaunch(decode_graph_, s), "cudaGraphLaunch");
     } else {
         enqueue_step(n, head_from);

@@ -143,7 +143,9 @@ __global__ void matvec_q8_kernel(const int8_t* q, const half* scales, const half
     for (int i = lane * 16; i < in; i += 32 * 16) {
         const int4 packed = *reinterpret_cast<const int4*>(r + i);
         const int8_t* w = reinterpret_cast<const int8_t*>(&packed);
-        const half2* xh = reinterpret_cast<const half2*>(x + i);
+        uint4 xs[2];   // the 16 inputs in two 128-bit loads (x + i is 32-byte aligned)
+        xs[0] = *reinterpret_cast<const uint4*>(x + i), xs[1] = *reinterpret_cast<const uint4*>(x + i + 8);
+        const half2* xh = reinterpret_cast<const half2*>(xs);
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
             const float2 xf = __half22float2(xh[j]);
@@ -165,7 +167,10 @@ __global__ void matvec_q4_kernel(const uint8_t* q, const half* scales, const hal
     for (int g = lane; g < groups; g += 32) {
         const int4 packed = *reinterpret_cast<const int4*>(r + g * 16);
         const uint8_t* b = reinterpret_cast<const uint8_t*>(&packed);
-        const half2* xh = reinterpret_cast<const half2*>(x + g * 32);
+        uint4 xs[4];   // the group's 32 inputs in four 128-bit loads (x + g * 32 is 64-byte aligned)
+#pragma unroll
+        for (int k = 0; k < 4; ++k) xs[k] = *reinterpret_cast<const uint4*>(x + g * 32 + 8 * k);
+        const half2* xh = reinterpret_cast<const half2*>(xs);
         float sum = 0.0f;
 #pragma unroll
         for (int j = 0; j < 16; ++j) {
@@ -220,6 +225,13 @@ void rope(float* x, int n, int heads, int head_dim, int rotary_dim, const int* p
 void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, int n, int width, const int* pos0,
                cudaStream_t s) {
     append_kv_kernel<<<n, kThreads, 0, s>>>(k, v, k_cache, v_cache, width, pos0);
+}
+
+// The default dynamic shared memory a launch may ask for: 48 KB less the kernel's static part.
+int attention_max_context() {
+    cudaFuncAttributes a{};
+    if (cudaFuncGetAttributes(&a, attention_kernel) != cudaSuccess) return 0;
+    return int((48 * 1024 - a.sharedSizeBytes) / sizeof(float));
 }
 
 void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,

@@ -24,7 +24,8 @@ void rope(float* x, int n, int heads, int head_dim, int rotary_dim, const int* p
 void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, int n, int width, const int* pos0,
                cudaStream_t s);
 // out16[t, h] = softmax(q[t, h] . K[0..*pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax;
-// scores for up to `context` positions in shared memory
+// scores for up to `context` positions in shared memory, context <= attention_max_context()
+int attention_max_context();
 void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,
                        int context, int heads, int kv_heads, int head_dim, cudaStream_t s);
 // x += a + m
