@@ -70,10 +70,12 @@ commands:
                                             checked; hub also from $PHIDESK_HUB_URL, token from $HF_TOKEN)
   convert --in HF_DIR --out model.phz [--quant keep|f16|bf16|int8|int4] [--level 3] [--threads N]
                                             write a single-file compressed model (progress on stderr)
-  logits  (--model PATH | --synth PRESET [--quant Q]) --tokens 1,2,3 [--top K] [--one-at-a-time] [--against BACKEND]
+  logits  (--model PATH | --synth PRESET [--quant Q]) --tokens 1,2,3 [--top K] [--one-at-a-time]
+          [--against BACKEND [--against-gpu-graphs on|off]]
                                             JSON: last-position logits and top-K of every position
                                             (--one-at-a-time: one eval per token, the decode path;
-                                            --against: also max |difference| from another backend)
+                                            --against: also max |difference| from another backend,
+                                            --against-gpu-graphs on|off for that one)
   verify  --model PATH --golden FILE [--tolerance T]
                                             check against a reference golden.json; exit 1 on mismatch
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
@@ -177,6 +179,7 @@ int cmd_logits(const Args& a) {
     const bool stepwise = a.has("one-at-a-time");
     const std::string against = a.get("against", "");
     BackendOptions o = backend_options(a);
+    const std::string against_graphs = a.get("against-gpu-graphs", o.gpu_graphs ? "on" : "off");
     auto backend = make_backend(model, o);
     a.reject_unknown();
     if (tokens.empty()) throw Error("--tokens is empty");
@@ -186,6 +189,7 @@ int cmd_logits(const Args& a) {
     json out;
     if (!against.empty()) {   // the same tokens on a second backend, compared position by position
         o.backend = against;
+        o.gpu_graphs = against_graphs == "on";
         const std::vector<float> ref = all_logits(*make_backend(model, o), tokens, stepwise);
         double worst = 0;
         int top1_differ = 0;

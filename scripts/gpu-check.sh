@@ -51,6 +51,15 @@ run() {
     gunzip -c "$kit/ref/tiny-phi2.golden.json.gz" > "$out/tiny-golden.json"
     step verify-micro-phi "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/micro-phi" --golden "$out/micro-golden.json"
     step verify-tiny-phi2 "$cli" verify --backend cuda --tolerance 5e-2 --model "$kit/ref/tiny-phi2.phz" --golden "$out/tiny-golden.json"
+    "$cli" logits --backend cuda --against cuda --against-gpu-graphs off --one-at-a-time --top 1 --model "$kit/ref/tiny-phi2.phz" \
+        --tokens 50256,464,318,257,1332,11,290,13,198,40,716,257,1332,13 > "$out/graph-vs-plain.json" 2> "$out/graph-vs-plain.err"
+    step graph-replay-equals-plain-launches python3 -c '
+import json, sys
+try: d = json.load(open(sys.argv[1]))
+except Exception: print(open(sys.argv[2]).read()[-500:]); sys.exit(1)
+worst = d["max_abs_diff"]
+print(f"graph replay vs plain launches, 14 decode steps: max |d logit| = {worst} (must be 0)")
+sys.exit(0 if worst == 0 else 1)' "$out/graph-vs-plain.json" "$out/graph-vs-plain.err"
     step verify-tiny-phi2-no-graphs "$cli" verify --backend cuda --gpu-graphs off --tolerance 5e-2 --model "$kit/ref/tiny-phi2.phz" --golden "$out/tiny-golden.json"
     for q in int8 int4; do
         "$cli" convert --in "$kit/ref/micro-phi" --out "$out/micro-$q.phz" --quant $q > "$out/convert-$q.log" 2>&1 ||
