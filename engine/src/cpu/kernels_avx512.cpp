@@ -34,6 +34,7 @@ __m512 load_f32(const float* p, __mmask16 m) { return m == 0xFFFF ? _mm512_loadu
 __m256i load_16x16(const uint16_t* p, __mmask16 m) {
     return m == 0xFFFF ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskz_loadu_epi16(m, p);
 }
+
 // Four accumulators over 64-element steps, then 16-element steps, then one masked step: `dot`
 // and the F16/BF16 dots sum in this same order. `load(i, mask)` gives weights i..i+15 as floats
 // (lanes outside the mask zero).
