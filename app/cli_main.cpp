@@ -434,10 +434,9 @@ int cmd_bench_memory(const Args& a) {
     const int mb = a.get_int("mb", 1024), runs = a.get_int("runs", 5);
     const std::string backend = a.get("backend", "cpu");
     a.reject_unknown();
-    if (backend.rfind("cuda", 0) == 0) {   // cuda or cuda:N: the GPU's copy bandwidth
-        const int device = backend.size() > 5 ? std::stoi(backend.substr(5)) : 0;
-        std::cout << json{{"copy_gb_per_second", gpu_copy_bandwidth(device, size_t(mb) << 20, runs)},
-                          {"device", device}, {"buffer_mb", mb}, {"runs", runs}}.dump(2) << "\n";
+    if (backend != "cpu") {   // cuda or cuda:N: the GPU's copy bandwidth
+        std::cout << json{{"copy_gb_per_second", gpu_copy_bandwidth(backend, size_t(mb) << 20, runs)},
+                          {"backend", backend}, {"buffer_mb", mb}, {"runs", runs}}.dump(2) << "\n";
         return 0;
     }
     const double gbs = measure_read_bandwidth(threads, size_t(mb) << 20, runs);

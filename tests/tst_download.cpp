@@ -202,6 +202,22 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(DownloadCancelled, hub_list_files(kRepo.toStdString(), o));
     }
 
+    // Cancel during the conversion is a cancel too (the downloaded files stay, no .phz is left).
+    void cancel_during_conversion_is_a_cancel() {
+        std::atomic<bool> cancel{false};
+        test::HubServer hub(kRepo, demo_dir());
+        QTemporaryDir tmp;
+        ModelDownload d;
+        d.repo = kRepo.toStdString();
+        d.folder = fs::path(tmp.path().toStdString()) / "phi-demo";
+        d.phz = fs::path(tmp.path().toStdString()) / "phi-demo.phz";
+        HubOptions o = options(hub);
+        o.cancel = &cancel;
+        QVERIFY_THROWS_EXCEPTION(DownloadCancelled, download_model(d, o, {}, [&](const ConvertProgress&) { cancel = true; }));
+        QVERIFY(!fs::exists(d.phz));
+        QVERIFY(fs::exists(d.folder / "config.json"));
+    }
+
     void hub_errors_name_the_repository() {
         test::HubServer hub(kRepo, demo_dir());
         try {

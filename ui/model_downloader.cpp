@@ -49,8 +49,8 @@ void ModelDownloader::start(const DownloadRequest& r) {
             emit finished(QString::fromStdString(phz.string()), {}, false);
         } catch (const DownloadCancelled& e) {
             emit finished({}, QString::fromStdString(e.what()), true);
-        } catch (const std::exception& e) {   // a conversion stopped by Cancel says so too
-            emit finished({}, QString::fromStdString(e.what()), cancel_.load() && std::string(e.what()) == "conversion cancelled");
+        } catch (const std::exception& e) {
+            emit finished({}, QString::fromStdString(e.what()), false);
         }
     });
     thread_->start();

@@ -33,10 +33,25 @@ const CudaPlugin* require_cuda(const std::string& what) {
     return cuda;
 }
 
+bool is_cuda(const std::string& b) { return b == "cuda" || b.rfind("cuda:", 0) == 0; }
+
+// N of "cuda:N"; 0 for "cuda".
+int cuda_device(const std::string& b) {
+    if (b.size() <= 5) return 0;
+    try {
+        size_t used = 0;
+        const int d = std::stoi(b.substr(5), &used);
+        if (used == b.size() - 5 && d >= 0) return d;
+    } catch (const std::exception&) {
+    }
+    throw Error("backend '" + b + "': expected cuda:N");
+}
+
 }  // namespace
 
-double gpu_copy_bandwidth(int device, size_t bytes, int runs) {
-    return require_cuda("")->copy_bandwidth(device, bytes, runs);
+double gpu_copy_bandwidth(const std::string& backend, size_t bytes, int runs) {
+    if (!is_cuda(backend)) throw Error("backend '" + backend + "': expected cuda or cuda:N");
+    return require_cuda("")->copy_bandwidth(cuda_device(backend), bytes, runs);
 }
 
 namespace {
@@ -67,17 +82,9 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
     const std::string& b = options.backend;
     if (b == "cpu") return make_cpu_backend(std::move(model), options);
     if (b == "auto") return auto_backend(std::move(model), options);
-    if (b == "cuda" || b.rfind("cuda:", 0) == 0) {
-        const CudaPlugin* cuda = require_cuda("backend '" + b + "': ");
-        int device = 0;
-        if (b.size() > 5) {
-            try {
-                device = std::stoi(b.substr(5));
-            } catch (const std::exception&) {
-                throw Error("backend '" + b + "': expected cuda:N");
-            }
-        }
-        return cuda->make_backend(std::move(model), options, device);
+    if (is_cuda(b)) {
+        const int device = cuda_device(b);
+        return require_cuda("backend '" + b + "': ")->make_backend(std::move(model), options, device);
     }
     throw Error("unknown backend '" + b + "' (auto, cpu, cuda, cuda:N)");
 }

@@ -62,8 +62,8 @@ struct DeviceInfo {
 std::vector<std::string> available_backends();
 std::string best_cpu_kernels();   // the SIMD level the CPU backend uses here ("avx512", "avx2", "portable")
 std::vector<DeviceInfo> gpu_devices(std::string& why);
-// GB/s (read + write) of a copy kernel on GPU `device`: the bandwidth decode speed is measured
-// against. Error when CUDA is unusable.
-double gpu_copy_bandwidth(int device, size_t bytes, int runs);
+// GB/s (read + write) of a copy kernel on the GPU of `backend` ("cuda" or "cuda:N"): the
+// bandwidth decode speed is measured against. Error when CUDA is unusable.
+double gpu_copy_bandwidth(const std::string& backend, size_t bytes, int runs);
 
 }  // namespace phidesk

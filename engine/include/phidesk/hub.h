@@ -61,6 +61,7 @@ void hub_download(const std::string& repo, const std::vector<HubFile>& files, co
 
 // The whole way to a model: list the repository, download model_files() into `folder`, then
 // (when `phz` is set) convert to it and, when asked, delete the downloaded files. Returns `phz`.
+// DownloadCancelled when o.cancel is set during the download or the conversion.
 struct ModelDownload {
     std::string repo;
     std::filesystem::path folder, phz;

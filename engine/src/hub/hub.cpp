@@ -450,7 +450,12 @@ fs::path download_model(const ModelDownload& d, const HubOptions& o, const Downl
     c.quant = d.quant;
     c.cancel = o.cancel;
     c.on_progress = converting;
-    convert_to_phz(d.folder, d.phz, c);
+    try {
+        convert_to_phz(d.folder, d.phz, c);
+    } catch (const Error&) {
+        if (cancelled(o)) throw DownloadCancelled("cancelled while converting; the downloaded files are kept");
+        throw;
+    }
     if (d.delete_originals) {   // only what was downloaded; the folder too when that empties it
         std::error_code ec;
         for (const HubFile& f : files) fs::remove(d.folder / f.path, ec);
