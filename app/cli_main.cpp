@@ -29,6 +29,7 @@
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
 #include "phidesk/phz.h"
+#include "phidesk/sampler.h"
 #include "phidesk/synth.h"
 #include "phidesk/machine_bench.h"
 #include "phidesk/tokenizer.h"
@@ -311,7 +312,7 @@ int cmd_bench(const Args& a) {
     // noisy: a figure from another minute would make the ratios meaningless).
     const bool cpu = probe && backend->description().rfind("cpu", 0) == 0;
     std::vector<double> prefill, decode, read, peak;
-    std::vector<float> logits;
+    Sampler greedy{SamplerParams{}};
     for (int r = 0; r < runs; ++r) {
         if (cpu) {
             const auto [gbs, gflops] = probe->measure();
@@ -319,13 +320,10 @@ int cmd_bench(const Args& a) {
         }
         backend->truncate(0);
         auto t = Clock::now();
-        backend->eval(tokens, LogitsFor::Last, logits);
+        int32_t next = backend->eval_and_pick(tokens, greedy, tokens);   // as generation does it
         prefill.push_back(prompt / seconds_since(t));
         t = Clock::now();
-        for (int i = 0; i < gen; ++i) {
-            const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-            backend->eval(std::span<const int32_t>(&next, 1), LogitsFor::Last, logits);
-        }
+        for (int i = 0; i < gen; ++i) next = backend->eval_and_pick(std::span<const int32_t>(&next, 1), greedy, {});
         decode.push_back(gen / seconds_since(t));
     }
     struct rusage ru {};

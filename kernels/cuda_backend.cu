@@ -17,6 +17,7 @@
 #include "cuda_ops.cuh"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
+#include "phidesk/sampler.h"
 #include "quantize.h"
 
 namespace phidesk::cuda {
@@ -119,6 +120,7 @@ struct Layer {
 };
 
 constexpr int kMaxBatch = 256;
+constexpr int kMaxBest = 256;   // top-k sampling with a larger k picks from host logits
 
 class CudaBackend final : public Backend {
 public:
@@ -134,13 +136,17 @@ public:
     int cached_tokens() const override { return n_past_; }
     void truncate(int n) override { n_past_ = std::clamp(n, 0, n_past_); }
     void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) override;
+    int32_t eval_and_pick(std::span<const int32_t> tokens, Sampler& sampler, std::span<const int32_t> recent) override;
 
 private:
+    // Runs `tokens` in batches; the head (final LayerNorm, lm_head) for every token when `all`,
+    // else for the last. `host`, when given, receives those logits; else they stay in logits_.
+    void run(std::span<const int32_t> tokens, bool all, float* host);
     // y[n, out] = x16[n, in] . W^T (fp32 result; bias added by the caller's kernel)
     void matmul(const Linear& l, const half* x16, float* y, int n);
     // Y[n, rows] (row stride ldy) = X[n, in] . W[rows, in]^T for fp16 W: cuBLAS, fp32 accumulation
     void gemm(const half* w, int rows, int in, const half* x16, float* y, int ldy, int n);
-    void forward(int n, float* host_logits, bool all_logits);
+    void forward(int n, int head_from, float* host_logits);
     // Enqueues one batch of n tokens at position *pos_; with head_from >= 0 also the final
     // LayerNorm and lm_head for rows head_from..n-1 into logits_.
     void enqueue_step(int n, int head_from);
@@ -159,8 +165,14 @@ private:
     DeviceBuffer<int> ids_;
     DeviceBuffer<float> x_, q_, k_, v_, a_, m_, f_, logits_;
     DeviceBuffer<half> h16_, att16_, f16_;
+    DeviceBuffer<float> att_out_, att_max_, att_sum_;   // attention's parts over the KV length
     DeviceBuffer<half> dequantized_;             // a block of quantized rows as fp16, for batches
     DeviceBuffer<int> pos_;                      // n_past_, on the device, read by the kernels
+    DeviceBuffer<int> penalized_, best_ids_;     // the sampler's penalty ids in, its best candidates out
+    DeviceBuffer<float> best_values_;
+    std::vector<int> best_host_ids_ = std::vector<int>(kMaxBest);   // their copies, reused per token
+    std::vector<float> best_host_values_ = std::vector<float>(kMaxBest);
+    std::vector<std::pair<int32_t, float>> best_;
     DeviceBuffer<unsigned char> blas_workspace_; // cuBLAS must not allocate while a graph is captured
     bool use_graphs_;
     cudaGraphExec_t decode_graph_ = nullptr;     // the one-token step with its logits, captured on first use
@@ -172,9 +184,6 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     if (o.context < 0 || o.context > c_.max_positions)
         throw Error("context " + std::to_string(o.context) + " exceeds the model's max_position_embeddings");
     context_ = o.context ? o.context : c_.max_positions;
-    if (context_ > attention_max_context())   // its scores live in shared memory
-        throw Error("context " + std::to_string(context_) + " is too long for the CUDA attention kernel (at most " +
-                    std::to_string(attention_max_context()) + ")");
     check(cudaSetDevice(device_), "cudaSetDevice");
     check(cudaStreamCreate(&stream_), "cudaStreamCreate");
     check(cublasCreate(&blas_), "cublasCreate");
@@ -204,6 +213,11 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     f_ = DeviceBuffer<float>(B * I);
     h16_ = DeviceBuffer<half>(B * std::max(H, I)), att16_ = DeviceBuffer<half>(B * H), f16_ = DeviceBuffer<half>(B * I);
     logits_ = DeviceBuffer<float>(B * size_t(c_.vocab_size));
+    const size_t parts = B * size_t(c_.num_heads) * size_t(attention_parts(context_));
+    att_out_ = DeviceBuffer<float>(parts * size_t(c_.head_dim)), att_max_ = DeviceBuffer<float>(parts);
+    att_sum_ = DeviceBuffer<float>(parts);
+    penalized_ = DeviceBuffer<int>(size_t(context_));   // distinct ids of the context
+    best_ids_ = DeviceBuffer<int>(kMaxBest), best_values_ = DeviceBuffer<float>(kMaxBest);
     bool quantized = lm_head_.dtype != DType::F16;
     for (const Layer& L : layers_)
         for (const Linear* l : {&L.q, &L.k, &L.v, &L.dense, &L.fc1, &L.fc2}) quantized = quantized || l->dtype != DType::F16;
@@ -246,6 +260,34 @@ void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
 }
 
 void CudaBackend::eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) {
+    const bool all = which == LogitsFor::All;
+    logits.resize(all ? tokens.size() * size_t(c_.vocab_size) : size_t(c_.vocab_size));
+    run(tokens, all, logits.data());
+}
+
+int32_t CudaBackend::eval_and_pick(std::span<const int32_t> tokens, Sampler& sampler, std::span<const int32_t> recent) {
+    const int k = std::min(sampler.best_count(), c_.vocab_size);
+    const std::span<const int32_t> penalized = sampler.penalized(recent);
+    if (k <= 0 || k > kMaxBest || penalized.size() > penalized_.n)   // sampling over every logit: on the host
+        return Backend::eval_and_pick(tokens, sampler, recent);
+    run(tokens, false, nullptr);
+    cudaStream_t s = stream_;
+    if (!penalized.empty())
+        check(cudaMemcpyAsync(penalized_.p, penalized.data(), penalized.size() * 4, cudaMemcpyHostToDevice, s),
+              "penalized ids");
+    const SamplerParams& p = sampler.params();
+    best_logits(logits_.p, c_.vocab_size, penalized_.p, int(penalized.size()), p.repeat_penalty, p.temperature, k,
+                best_ids_.p, best_values_.p, s);
+    check(cudaGetLastError(), "best_logits launch");
+    check(cudaMemcpyAsync(best_host_ids_.data(), best_ids_.p, size_t(k) * 4, cudaMemcpyDeviceToHost, s), "best ids");
+    check(cudaMemcpyAsync(best_host_values_.data(), best_values_.p, size_t(k) * 4, cudaMemcpyDeviceToHost, s), "best values");
+    check(cudaStreamSynchronize(s), "decode step and pick");
+    best_.resize(size_t(k));
+    for (size_t i = 0; i < best_.size(); ++i) best_[i] = {best_host_ids_[i], best_host_values_[i]};
+    return sampler.sample_best(best_);
+}
+
+void CudaBackend::run(std::span<const int32_t> tokens, bool all, float* host) {
     const int64_t n = int64_t(tokens.size());
     if (n == 0) throw Error("eval: no tokens");
     if (n_past_ + n > context_)
@@ -254,24 +296,24 @@ void CudaBackend::eval(std::span<const int32_t> tokens, LogitsFor which, std::ve
     for (int32_t id : tokens)
         if (id < 0 || id >= c_.vocab_size) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
     check(cudaSetDevice(device_), "cudaSetDevice");
-    const size_t V = size_t(c_.vocab_size);
-    const bool all = which == LogitsFor::All;
-    logits.resize(all ? size_t(n) * V : V);
     for (int64_t start = 0; start < n; start += kMaxBatch) {
         const int m = int(std::min<int64_t>(kMaxBatch, n - start));
         check(cudaMemcpyAsync(ids_.p, tokens.data() + start, size_t(m) * 4, cudaMemcpyHostToDevice, stream_), "ids");
         const bool last = start + m == n;
-        forward(m, all ? logits.data() + size_t(start) * V : (last ? logits.data() : nullptr), all);
+        const int head_from = all ? 0 : last ? m - 1 : -1;
+        float* dst = host && head_from >= 0 ? host + size_t(all ? start : 0) * size_t(c_.vocab_size) : nullptr;
+        forward(m, head_from, dst);
     }
 }
 
-// One batch of n tokens at positions n_past_... (ids already on the device).
-void CudaBackend::forward(int n, float* host_logits, bool all_logits) {
+// One batch of n tokens at positions n_past_... (ids already on the device); the head for rows
+// head_from.. (none when < 0), their logits copied to host_logits when given.
+void CudaBackend::forward(int n, int head_from, float* host_logits) {
     cudaStream_t s = stream_;
     // Pageable source: the value is staged before the call returns, so n_past_ may change after.
     check(cudaMemcpyAsync(pos_.p, &n_past_, sizeof(int), cudaMemcpyHostToDevice, s), "position");
-    const int head_from = host_logits ? (all_logits ? 0 : n - 1) : -1;
-    if (use_graphs_ && n == 1 && head_from == 0 && !decode_graph_) {
+    const bool graph_step = n == 1 && head_from == 0;
+    if (use_graphs_ && graph_step && !decode_graph_) {
         try {
             capture_decode_step();
         } catch (const Error& e) {   // plain launches still work: use them from now on
@@ -280,7 +322,7 @@ void CudaBackend::forward(int n, float* host_logits, bool all_logits) {
             use_graphs_ = false;
         }
     }
-    if (use_graphs_ && n == 1 && head_from == 0) {
+    if (use_graphs_ && graph_step) {
         check(cudaGraphLaunch(decode_graph_, s), "cudaGraphLaunch");
     } else {
         enqueue_step(n, head_from);
@@ -309,7 +351,7 @@ void CudaBackend::enqueue_step(int n, int head_from) {
         rope(k_.p, n, c_.num_kv_heads, c_.head_dim, c_.rotary_dim, pos_.p, c_.rope_theta, s);
         append_kv(k_.p, v_.p, L.k_cache.p, L.v_cache.p, n, KV, pos_.p, s);
         attention_to_half(q_.p, L.k_cache.p, L.v_cache.p, att16_.p, n, pos_.p, context_, c_.num_heads, c_.num_kv_heads,
-                          c_.head_dim, s);
+                          c_.head_dim, {att_out_.p, att_max_.p, att_sum_.p}, s);
         matmul(L.dense, att16_.p, a_.p, n);
         add_bias(a_.p, L.dense.b.p, n, H, s);
         matmul(L.fc1, h16_.p, f_.p, n);

@@ -6,16 +6,19 @@ namespace phidesk::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kAttentionChunk = 256;   // KV positions per attention block
 
-__device__ float block_sum(float v, float* shared) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+// The reduction of every thread's v over the block, returned to all of them. `identity` is
+// op's neutral value; `shared` holds one T per warp and is free again on return.
+template <class T, class Op>
+__device__ T block_reduce(T v, T identity, Op op, T* shared) {
+    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     if (lane == 0) shared[warp] = v;
     __syncthreads();
-    const int warps = (blockDim.x + 31) / 32;
-    v = threadIdx.x < warps ? shared[threadIdx.x] : 0.0f;
+    v = threadIdx.x < (blockDim.x + 31) / 32 ? shared[threadIdx.x] : identity;
     if (warp == 0)
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     if (threadIdx.x == 0) shared[0] = v;
     __syncthreads();
     v = shared[0];
@@ -23,20 +26,12 @@ __device__ float block_sum(float v, float* shared) {
     return v;
 }
 
+__device__ float block_sum(float v, float* shared) {
+    return block_reduce(v, 0.0f, [](float a, float b) { return a + b; }, shared);
+}
+
 __device__ float block_max(float v, float* shared) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    const int warps = (blockDim.x + 31) / 32;
-    v = threadIdx.x < warps ? shared[threadIdx.x] : -FLT_MAX;
-    if (warp == 0)
-        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    if (threadIdx.x == 0) shared[0] = v;
-    __syncthreads();
-    v = shared[0];
-    __syncthreads();
-    return v;
+    return block_reduce(v, -FLT_MAX, [](float a, float b) { return fmaxf(a, b); }, shared);
 }
 
 __global__ void embed_rows_kernel(const int* ids, const half* table, float* x, int dim) {
@@ -92,43 +87,79 @@ __global__ void append_kv_kernel(const float* k, const float* v, float* k_cache,
     for (int i = threadIdx.x; i < width; i += blockDim.x) k_cache[row + i] = k[src + i], v_cache[row + i] = v[src + i];
 }
 
-// One block per (token, head). Scores for all visible positions live in dynamic shared memory.
-__global__ void attention_kernel(const float* q, const float* k_cache, const float* v_cache, half* out, const int* pos,
-                                 int heads, int kv_heads, int head_dim) {
-    extern __shared__ float scores[];
+__device__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Attention split over the KV length (flash-decoding): block (row, split) with row = t * heads + h
+// takes positions [split * kAttentionChunk, ...) of query t, head h, and leaves its part unscaled:
+// its max score, sum of exp(score - max) and sum of exp(score - max) * V. One token's 32 heads
+// would otherwise be 32 blocks on a GPU of 100+ multiprocessors, each walking 2048 positions.
+__global__ void attention_part_kernel(const float* q, const float* k_cache, const float* v_cache, float* part_out,
+                                      float* part_max, float* part_sum, const int* pos, int heads, int kv_heads,
+                                      int head_dim) {
+    __shared__ float scores[kAttentionChunk];
     __shared__ float shared[32];
-    const int t = blockIdx.x / heads, h = blockIdx.x % heads, kvh = h / (heads / kv_heads);
-    const int positions = *pos + t + 1;
-    const size_t q_stride = size_t(heads) * head_dim, kv_stride = size_t(kv_heads) * head_dim;
-    const float* qv = q + t * q_stride + size_t(h) * head_dim;
+    const int row = blockIdx.x, t = row / heads, h = row % heads, kvh = h / (heads / kv_heads);
+    const int slot = row * gridDim.y + blockIdx.y;
+    const int begin = blockIdx.y * kAttentionChunk, end = min(begin + kAttentionChunk, *pos + t + 1);
+    if (begin >= end) {   // past this query's positions: an empty part (the whole block returns)
+        if (threadIdx.x == 0) part_max[slot] = -FLT_MAX, part_sum[slot] = 0.0f;
+        return;
+    }
+    const size_t kv_stride = size_t(kv_heads) * head_dim;
+    const float* qv = q + size_t(row) * head_dim;   // q is [tokens, heads, head_dim]
     const float scale = rsqrtf(float(head_dim));
-    float local_max = -FLT_MAX;
-    for (int j = threadIdx.x; j < positions; j += blockDim.x) {
+    // One warp per position, its lanes across head_dim: K rows are read whole and coalesced.
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    for (int j = begin + warp; j < end; j += warps) {
         const float* kv = k_cache + j * kv_stride + size_t(kvh) * head_dim;
         float d = 0.0f;
-        for (int i = 0; i < head_dim; ++i) d += qv[i] * kv[i];
-        scores[j] = d * scale;
-        local_max = fmaxf(local_max, scores[j]);
+        for (int i = lane; i < head_dim; i += 32) d += qv[i] * kv[i];
+        d = warp_sum(d);
+        if (lane == 0) scores[j - begin] = d * scale;
     }
+    __syncthreads();
+    const int len = end - begin;
+    float local_max = -FLT_MAX;
+    for (int j = threadIdx.x; j < len; j += blockDim.x) local_max = fmaxf(local_max, scores[j]);
     const float max = block_max(local_max, shared);
     float local_sum = 0.0f;
-    for (int j = threadIdx.x; j < positions; j += blockDim.x) local_sum += (scores[j] = __expf(scores[j] - max));
-    const float inv = 1.0f / block_sum(local_sum, shared);
+    for (int j = threadIdx.x; j < len; j += blockDim.x) local_sum += (scores[j] = __expf(scores[j] - max));
+    const float sum = block_sum(local_sum, shared);   // its barriers also publish scores[]
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
+        const float* vv = v_cache + size_t(begin) * kv_stride + size_t(kvh) * head_dim + i;
+        float acc = 0.0f;
+        for (int j = 0; j < len; ++j) acc += scores[j] * vv[j * kv_stride];
+        part_out[size_t(slot) * head_dim + i] = acc;
+    }
+    if (threadIdx.x == 0) part_max[slot] = max, part_sum[slot] = sum;
+}
+
+// out16[row] = sum over parts of exp(max_p - M) * out_p / sum over parts of exp(max_p - M) * sum_p,
+// M the largest part max: the softmax over all positions, assembled from its parts.
+__global__ void attention_combine_kernel(const float* part_out, const float* part_max, const float* part_sum, half* out,
+                                         int splits, int head_dim) {
+    const int row = blockIdx.x;
+    const float* pmax = part_max + size_t(row) * splits;
+    const float* psum = part_sum + size_t(row) * splits;
+    float m = -FLT_MAX;
+    for (int p = 0; p < splits; ++p) m = fmaxf(m, pmax[p]);
+    float total = 0.0f;
+    for (int p = 0; p < splits; ++p)
+        if (psum[p] > 0.0f) total += psum[p] * __expf(pmax[p] - m);
     for (int i = threadIdx.x; i < head_dim; i += blockDim.x) {
         float acc = 0.0f;
-        for (int j = 0; j < positions; ++j) acc += scores[j] * v_cache[j * kv_stride + size_t(kvh) * head_dim + i];
-        out[t * q_stride + size_t(h) * head_dim + i] = __float2half(acc * inv);
+        for (int p = 0; p < splits; ++p)
+            if (psum[p] > 0.0f) acc += part_out[(size_t(row) * splits + p) * head_dim + i] * __expf(pmax[p] - m);
+        out[size_t(row) * head_dim + i] = __float2half(acc / total);
     }
 }
 
 __global__ void add_residuals_kernel(float* x, const float* a, const float* m, long long count) {
     const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     if (i < count) x[i] += a[i] + m[i];
-}
-
-__device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
 }
 
 constexpr int kWarpsPerBlock = 4;
@@ -196,6 +227,49 @@ __global__ void dequantize_q4_kernel(const uint8_t* q, const half* scales, half*
     w[i] = __float2half(float(level) * __half2float(scales[i / 32]));   // rows are whole groups
 }
 
+// The host sampler's order as one unsigned key: higher value first, ties to the lower id; -0
+// orders as +0 (the host compares them equal). Real keys are never 0 (the low half is > 0).
+__device__ unsigned long long best_key(float v, int id) {
+    unsigned bits = __float_as_uint(v == 0.0f ? 0.0f : v);
+    bits ^= (bits >> 31) ? 0xFFFFFFFFu : 0x80000000u;   // unsigned order = float order
+    return (static_cast<unsigned long long>(bits) << 32) | (0xFFFFFFFFu - unsigned(id));
+}
+
+// One block. Each thread owns a contiguous slice of the vocabulary and knows its best entry not
+// yet taken; k rounds each take the block's best, and only its owner rescans its slice.
+__global__ void __launch_bounds__(1024) best_logits_kernel(float* logits, int vocab, const int* penalized, int n_penalized, float penalty,
+                                   float temperature, int k, int* ids, float* values) {
+    __shared__ unsigned long long shared[32];
+    for (int i = threadIdx.x; i < n_penalized; i += blockDim.x) {   // distinct ids: no two threads meet
+        const int id = penalized[i];
+        if (id < 0 || id >= vocab) continue;
+        const float l = logits[id];
+        logits[id] = l > 0 ? l / penalty : l * penalty;   // as the host sampler does it
+    }
+    __syncthreads();
+    const int per = (vocab + blockDim.x - 1) / blockDim.x, begin = threadIdx.x * per, end = min(begin + per, vocab);
+    if (temperature > 0.0f)
+        for (int i = begin; i < end; ++i) logits[i] = logits[i] / temperature;
+    auto best_below = [&](unsigned long long limit) {
+        unsigned long long b = 0;
+        for (int i = begin; i < end; ++i) {
+            const unsigned long long key = best_key(logits[i], i);
+            if (key < limit && key > b) b = key;
+        }
+        return b;
+    };
+    unsigned long long mine = best_below(~0ull);
+    for (int r = 0; r < k; ++r) {
+        const unsigned long long top =
+            block_reduce(mine, 0ull, [](unsigned long long a, unsigned long long b) { return max(a, b); }, shared);
+        if (top != 0 && mine == top) {   // keys are unique, so exactly one thread owns it
+            const int id = int(0xFFFFFFFFu - unsigned(top & 0xFFFFFFFFu));
+            ids[r] = id, values[r] = logits[id];
+            mine = best_below(top);
+        }
+    }
+}
+
 unsigned blocks_for(long long count) { return unsigned((count + kThreads - 1) / kThreads); }
 
 }  // namespace
@@ -227,17 +301,21 @@ void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, i
     append_kv_kernel<<<n, kThreads, 0, s>>>(k, v, k_cache, v_cache, width, pos0);
 }
 
-// The default dynamic shared memory a launch may ask for: 48 KB less the kernel's static part.
-int attention_max_context() {
-    cudaFuncAttributes a{};
-    if (cudaFuncGetAttributes(&a, attention_kernel) != cudaSuccess) return 0;
-    return int((48 * 1024 - a.sharedSizeBytes) / sizeof(float));
-}
+int attention_parts(int context) { return (context + kAttentionChunk - 1) / kAttentionChunk; }
 
 void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,
-                       int context, int heads, int kv_heads, int head_dim, cudaStream_t s) {
-    const size_t shared = sizeof(float) * size_t(context);   // the position is only known on the device
-    attention_kernel<<<n * heads, 128, shared, s>>>(q, k_cache, v_cache, out16, pos0, heads, kv_heads, head_dim);
+                       int context, int heads, int kv_heads, int head_dim, AttentionScratch scratch, cudaStream_t s) {
+    // Parts for the whole context: the position is only known on the device (a captured decode
+    // step replays at every position); parts past it return at once.
+    const int splits = attention_parts(context);
+    attention_part_kernel<<<dim3(unsigned(n * heads), unsigned(splits)), 128, 0, s>>>(
+        q, k_cache, v_cache, scratch.out, scratch.max, scratch.sum, pos0, heads, kv_heads, head_dim);
+    attention_combine_kernel<<<n * heads, 128, 0, s>>>(scratch.out, scratch.max, scratch.sum, out16, splits, head_dim);
+}
+
+void best_logits(float* logits, int vocab, const int* penalized, int n_penalized, float penalty, float temperature, int k,
+                 int* ids, float* values, cudaStream_t s) {
+    best_logits_kernel<<<1, 1024, 0, s>>>(logits, vocab, penalized, n_penalized, penalty, temperature, k, ids, values);
 }
 
 void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s) {

@@ -23,13 +23,24 @@ void rope(float* x, int n, int heads, int head_dim, int rotary_dim, const int* p
 // cache[*pos0 + t] = x[t] for the K and V caches, rows of `width` floats
 void append_kv(const float* k, const float* v, float* k_cache, float* v_cache, int n, int width, const int* pos0,
                cudaStream_t s);
-// out16[t, h] = softmax(q[t, h] . K[0..*pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax;
-// scores for up to `context` positions in shared memory, context <= attention_max_context()
-int attention_max_context();
+// out16[t, h] = softmax(q[t, h] . K[0..*pos0+t] / sqrt(head_dim)) . V, fp32 scores and softmax,
+// the KV length split into parts of 256 positions that run in parallel and are then combined.
+// The scratch holds attention_parts(context) parts per (token, head): out [.., head_dim], max, sum.
+int attention_parts(int context);
+struct AttentionScratch {
+    float *out, *max, *sum;
+};
 void attention_to_half(const float* q, const float* k_cache, const float* v_cache, half* out16, int n, const int* pos0,
-                       int context, int heads, int kv_heads, int head_dim, cudaStream_t s);
+                       int context, int heads, int kv_heads, int head_dim, AttentionScratch scratch, cudaStream_t s);
 // x += a + m
 void add_residuals(float* x, const float* a, const float* m, long long count, cudaStream_t s);
+
+// The sampler's choice on the device (phidesk::Sampler's best-candidates interface): the
+// repetition penalty on the distinct ids `penalized`, division by `temperature` (skipped when
+// <= 0), then the k best (ids, values), highest first, ties to the lower id. Modifies `logits`;
+// k <= vocab. k rounds over one block: meant for small k (top-k sampling, 1 for greedy).
+void best_logits(float* logits, int vocab, const int* penalized, int n_penalized, float penalty, float temperature, int k,
+                 int* ids, float* values, cudaStream_t s);
 
 // Quantized weights stay in their .phz layout on the device (engine/phz/FORMAT.md): Q8 one fp16
 // scale per row; Q4 one fp16 scale per 32 elements, element 2i in the low nibble of byte i, q+8.

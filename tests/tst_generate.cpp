@@ -1,8 +1,11 @@
 // Generation: goldens through the sampler loop, sampling rules, stop strings, cancellation,
 // chat context management, summarization, and every recorded case of the demo model.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <thread>
+#include <utility>
 
 #include "phidesk/chat.h"
 #include "phidesk/error.h"
@@ -25,6 +28,27 @@ std::unique_ptr<Generator> generator(const fs::path& model, int context = 0, con
     return std::make_unique<Generator>(make_backend(Model::load(model), o),
                                        Tokenizer::load(tokenizer.empty() ? model : tokenizer));
 }
+
+// A backend whose pick fails once after its tokens ran (as a GPU's pick on the device may).
+class FailingPick final : public Backend {
+public:
+    explicit FailingPick(std::unique_ptr<Backend> b) : b_(std::move(b)) {}
+    std::string description() const override { return b_->description(); }
+    Precision precision() const override { return b_->precision(); }
+    int context_length() const override { return b_->context_length(); }
+    int cached_tokens() const override { return b_->cached_tokens(); }
+    void truncate(int n) override { b_->truncate(n); }
+    void eval(std::span<const int32_t> t, LogitsFor which, std::vector<float>& l) override { b_->eval(t, which, l); }
+    int32_t eval_and_pick(std::span<const int32_t> t, Sampler& s, std::span<const int32_t> recent) override {
+        const int32_t id = b_->eval_and_pick(t, s, recent);
+        if (std::exchange(fail, false)) throw Error("pick failed");
+        return id;
+    }
+    bool fail = false;
+
+private:
+    std::unique_ptr<Backend> b_;
+};
 
 GenerateOptions greedy(int max_tokens) {
     GenerateOptions o;
@@ -113,6 +137,64 @@ private slots:
         std::vector<float> logits = {2.0f, 1.9f};
         const std::vector<int32_t> recent = {0};
         QCOMPARE(Sampler(g).sample(logits, recent), 1);
+    }
+
+    // The contract a GPU backend implements (it picks where the logits are): penalty on the ids
+    // penalized() names, division by the temperature, the best_count() best, highest first and
+    // ties to the lower id, into sample_best(): the same ids as sample() on all the logits.
+    void best_candidates_pick_like_all_logits() {
+        std::mt19937 rng(5);
+        std::normal_distribution<float> normal(0.0f, 3.0f);
+        std::vector<float> logits(1000);
+        for (float& l : logits) l = std::round(normal(rng) * 4.0f) / 4.0f;   // many exact ties
+        std::vector<int32_t> recent;
+        for (int i = 0; i < 80; ++i) recent.push_back(int32_t(rng() % 60));   // repeats, some ids twice
+        const SamplerParams settings[] = {
+            {.temperature = 0.0f, .repeat_penalty = 1.3f},
+            {.temperature = 0.7f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.1f},
+            {.temperature = 1.5f, .top_k = 5},
+            {.temperature = 0.3f, .top_k = 200, .top_p = 0.5f, .repeat_penalty = 1.2f, .repeat_window = 8},
+            {.temperature = 2.0f, .top_k = 5000, .min_p = 0.01f},   // k beyond the vocabulary
+        };
+        int differing_draws = 0;
+        for (SamplerParams p : settings)
+            for (uint64_t seed = 1; seed <= 20; ++seed) {
+                p.seed = seed;
+                Sampler host(p), device(p);
+                std::vector<float> all = logits, v = logits;
+                for (int32_t id : device.penalized(recent)) {
+                    float& l = v[size_t(id)];
+                    l = l > 0 ? l / p.repeat_penalty : l * p.repeat_penalty;
+                }
+                std::vector<std::pair<int32_t, float>> best;
+                for (size_t i = 0; i < v.size(); ++i) best.emplace_back(int32_t(i), p.temperature > 0 ? v[i] / p.temperature : v[i]);
+                std::sort(best.begin(), best.end(), [](const auto& a, const auto& b) {
+                    return a.second > b.second || (a.second == b.second && a.first < b.first);
+                });
+                best.resize(std::min(best.size(), size_t(device.best_count())));
+                const int32_t want = host.sample(all, recent), got = device.sample_best(best);
+                QCOMPARE(got, want);
+                differing_draws += want != Sampler(p).sample_best(std::span(best).first(1));
+            }
+        QVERIFY(differing_draws > 0);   // the settings do sample (not always the top candidate)
+        Sampler k5({.temperature = 1.0f, .top_k = 5});
+        const std::vector<std::pair<int32_t, float>> six = {{0, 6.f}, {1, 5.f}, {2, 4.f}, {3, 3.f}, {4, 2.f}, {5, 1.f}};
+        QVERIFY_THROWS_EXCEPTION(Error, k5.sample_best(six));
+    }
+
+    // After a failure, the generator's record of what the cache holds is still true: a prompt
+    // that only the wrong record would share a prefix with is not given the old keys and values.
+    void failed_pick_keeps_the_cache_record_true() {
+        auto backend = std::make_shared<FailingPick>(make_backend(Model::load(demo_dir()), {}));
+        Generator gen(backend, Tokenizer::load(demo_dir()));
+        const std::vector<int32_t> first = {50256, 464, 318, 257}, second = {0, 0, 0, 0, 464};
+        backend->fail = true;
+        QVERIFY_THROWS_EXCEPTION(Error, gen.generate(first, greedy(4)));
+        QCOMPARE(backend->cached_tokens(), int(first.size()));
+        const GenerationResult r = gen.generate(second, greedy(8));
+        QCOMPARE(r.reused_tokens, 0);
+        QCOMPARE(r.ids, demo_->generate(second, greedy(8)).ids);
+        QCOMPARE(gen.generate(first, greedy(8)).reused_tokens, 0);   // `second` replaced it
     }
 
     void stop_strings_across_tokens() {

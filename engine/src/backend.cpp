@@ -5,8 +5,14 @@
 #include "cuda_plugin.h"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
+#include "phidesk/sampler.h"
 
 namespace phidesk {
+
+int32_t Backend::eval_and_pick(std::span<const int32_t> tokens, Sampler& sampler, std::span<const int32_t> recent) {
+    eval(tokens, LogitsFor::Last, pick_logits_);
+    return sampler.sample(pick_logits_, recent);
+}
 
 std::vector<std::string> available_backends() {
     std::string why;

@@ -22,7 +22,7 @@ struct CudaPlugin {
     double (*copy_bandwidth)(int device, size_t bytes, int runs);
 };
 
-inline constexpr int kCudaPluginAbi = 1;
+inline constexpr int kCudaPluginAbi = 2;
 inline constexpr const char* kCudaPluginBuild = "phidesk " PHIDESK_VERSION_STRING " " __VERSION__;
 
 // The CUDA backend, or nullptr with `why` saying what is missing (no plugin, libcublas absent...).

@@ -74,7 +74,7 @@ Generator::Generator(std::shared_ptr<Backend> backend, Tokenizer tokenizer)
     : backend_(std::move(backend)), tok_(std::move(tokenizer)) {}
 
 // Evaluates only the part of `prompt` that the cache does not already hold.
-void Generator::prefill(std::span<const int32_t> prompt, GenerationResult& r) {
+int32_t Generator::prefill(std::span<const int32_t> prompt, Sampler& sampler, GenerationResult& r) {
     const int ctx = backend_->context_length();
     if (prompt.empty()) throw Error("empty prompt");
     if (int(prompt.size()) >= ctx)
@@ -87,16 +87,29 @@ void Generator::prefill(std::span<const int32_t> prompt, GenerationResult& r) {
     backend_->truncate(int(common));
     cached_.assign(prompt.begin(), prompt.begin() + std::ptrdiff_t(common));
     const auto t0 = Clock::now();
+    int32_t id = -1;
     try {
-        backend_->eval(prompt.subspan(common), LogitsFor::Last, logits_);
-    } catch (...) {
-        cached_.resize(size_t(backend_->cached_tokens()));
+        id = backend_->eval_and_pick(prompt.subspan(common), sampler, prompt);
+    } catch (...) {   // what the backend holds is a prefix of the prompt (it may have run before failing)
+        const size_t kept = std::min<size_t>(prompt.size(), size_t(backend_->cached_tokens()));
+        cached_.assign(prompt.begin(), prompt.begin() + std::ptrdiff_t(kept));
         throw;
     }
     cached_.assign(prompt.begin(), prompt.end());
     r.prompt_tokens = int(prompt.size());
     r.reused_tokens = int(common);
     r.prefill_seconds = since(t0);
+    return id;
+}
+
+int32_t Generator::step(int32_t id, Sampler& sampler) {
+    cached_.push_back(id);
+    try {
+        return backend_->eval_and_pick(std::span<const int32_t>(&cached_.back(), 1), sampler, cached_);
+    } catch (...) {
+        cached_.resize(size_t(backend_->cached_tokens()));
+        throw;
+    }
 }
 
 GenerationResult Generator::generate(std::span<const int32_t> prompt, const GenerateOptions& o,
@@ -106,7 +119,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
     Sampler sampler(o.sampling);
     StopMatcher stops(o.stop_strings);
     StreamDecoder decoder(tok_);
-    prefill(prompt, r);
+    int32_t id = prefill(prompt, sampler, r);
     const auto t0 = Clock::now();
     auto emit = [&](int32_t id, const std::string& text) {
         r.text += text;
@@ -115,7 +128,6 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
     for (;;) {
         if (cancel && cancel->load()) { r.stop = StopReason::Cancelled; break; }
         if (int(r.ids.size()) >= o.max_new_tokens) { r.stop = StopReason::MaxTokens; break; }
-        const int32_t id = sampler.sample(logits_, cached_);
         if (o.stop_at_eos && id == tok_.eos_id()) { r.stop = StopReason::Eos; break; }
         r.ids.push_back(id);
         bool stopped = false;
@@ -123,9 +135,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
         emit(id, shown);
         if (stopped) { r.stop = StopReason::StopString; break; }
         if (backend_->cached_tokens() >= backend_->context_length()) { r.stop = StopReason::ContextFull; break; }
-        const int32_t one[1] = {id};
-        backend_->eval(one, LogitsFor::Last, logits_);
-        cached_.push_back(id);
+        id = step(id, sampler);
     }
     if (r.stop != StopReason::StopString) {
         bool stopped = false;

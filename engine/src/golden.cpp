@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <span>
 
 #include "json_file.h"
 #include "phidesk/error.h"
+#include "phidesk/sampler.h"
 
 namespace phidesk {
 namespace {
@@ -17,6 +19,32 @@ int argmax(const float* v, size_t n) {
 }
 
 std::vector<int32_t> ids(const json& a) { return a.get<std::vector<int32_t>>(); }
+
+// The backend's own sampling picks (a GPU picks on the device) against the host sampler's on
+// the same backend's logits at the last prompt position, for settings using every sampler stage.
+void check_picks(Backend& b, std::span<const int32_t> tokens, GoldenCase& r) {
+    static const SamplerParams settings[] = {
+        {.temperature = 0.0f, .repeat_penalty = 1.3f},   // greedy with a repetition penalty
+        {.temperature = 0.7f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1.1f},
+        {.temperature = 1.5f, .top_k = 5},
+        {.temperature = 0.3f, .top_k = 200, .top_p = 0.5f, .repeat_penalty = 1.2f, .repeat_window = 8},
+    };
+    const int prefix = int(tokens.size()) - 1;
+    std::vector<float> logits;
+    b.truncate(0);
+    if (prefix > 0) b.eval(tokens.first(size_t(prefix)), LogitsFor::Last, logits);
+    for (SamplerParams p : settings)
+        for (uint64_t seed = 1; seed <= 4; ++seed) {
+            p.seed = seed;
+            Sampler backend_pick(p), host_pick(p);
+            b.truncate(prefix);
+            const int32_t got = b.eval_and_pick(tokens.last(1), backend_pick, tokens);
+            b.truncate(prefix);
+            b.eval(tokens.last(1), LogitsFor::Last, logits);
+            ++r.picks_checked;
+            r.picks_wrong += got != host_pick.sample(logits, tokens);
+        }
+}
 
 GoldenCase check_case(Backend& b, const json& c, size_t vocab, double tol) {
     GoldenCase r;
@@ -54,16 +82,19 @@ GoldenCase check_case(Backend& b, const json& c, size_t vocab, double tol) {
         r.greedy_wrong += argmax(row(T - 1 + i), vocab) != greedy[i];
     }
 
-    // The real generation path: prefill, then one cached step per token, until the first near-tie.
+    // The real generation path: prefill, then one cached step per token, each greedy pick made
+    // by the backend (a GPU picks on the device), until the first near-tie.
+    Sampler pick{SamplerParams{}};
     b.truncate(0);
-    b.eval(tokens, LogitsFor::Last, logits);
+    int32_t next = b.eval_and_pick(tokens, pick, tokens);
     for (size_t i = 0; i < greedy.size() && margins[i] >= 2 * tol; ++i) {
-        const int32_t next = argmax(logits.data(), vocab);
         ++r.kv_steps;
         if (next != greedy[i]) { ++r.kv_wrong; break; }
-        if (i + 1 < greedy.size()) b.eval(std::span<const int32_t>(&next, 1), LogitsFor::Last, logits);
+        if (i + 1 < greedy.size()) next = b.eval_and_pick(std::span<const int32_t>(&next, 1), pick, {});
     }
-    r.pass = r.max_abs_last <= tol && r.max_abs_topk <= tol && r.top1_wrong == 0 && r.greedy_wrong == 0 && r.kv_wrong == 0;
+    check_picks(b, tokens, r);
+    r.pass = r.max_abs_last <= tol && r.max_abs_topk <= tol && r.top1_wrong == 0 && r.greedy_wrong == 0 &&
+             r.kv_wrong == 0 && r.picks_wrong == 0;
     return r;
 }
 
@@ -98,15 +129,15 @@ GoldenReport verify_golden(Backend& backend, const std::filesystem::path& golden
 std::string format_report(const GoldenReport& r) {
     std::string out;
     char line[256];
-    std::snprintf(line, sizeof line, "model %s, tolerance %.3g\n%-8s %6s %12s %12s %9s %9s %9s  %s\n", r.model.c_str(),
-                  r.tolerance, "case", "tokens", "max|d|last", "max|d|topk", "top1", "greedy", "kv-greedy", "result");
+    std::snprintf(line, sizeof line, "model %s, tolerance %.3g\n%-8s %6s %12s %12s %9s %9s %9s %7s  %s\n", r.model.c_str(),
+                  r.tolerance, "case", "tokens", "max|d|last", "max|d|topk", "top1", "greedy", "kv-greedy", "picks", "result");
     out += line;
     for (const GoldenCase& c : r.cases) {
         auto frac = [](int wrong, int checked) { return std::to_string(checked - wrong) + "/" + std::to_string(checked); };
-        std::snprintf(line, sizeof line, "%-8s %6d %12.3e %12.3e %9s %9s %9s  %s\n", c.name.c_str(), c.tokens,
+        std::snprintf(line, sizeof line, "%-8s %6d %12.3e %12.3e %9s %9s %9s %7s  %s\n", c.name.c_str(), c.tokens,
                       c.max_abs_last, c.max_abs_topk, frac(c.top1_wrong, c.top1_checked).c_str(),
                       frac(c.greedy_wrong, c.greedy_checked).c_str(), frac(c.kv_wrong, c.kv_steps).c_str(),
-                      c.pass ? "ok" : "FAIL");
+                      frac(c.picks_wrong, c.picks_checked).c_str(), c.pass ? "ok" : "FAIL");
         out += line;
     }
     out += r.pass ? "PASS\n" : "FAIL\n";

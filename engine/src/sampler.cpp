@@ -37,19 +37,22 @@ Sampler::Sampler(const SamplerParams& p) : p_(p), rng_(p.seed) {
         throw Error("invalid sampling settings (top_k >= 0, 0 < top_p <= 1, 0 <= min_p < 1, repeat_penalty > 0)");
 }
 
+std::span<const int32_t> Sampler::penalized(std::span<const int32_t> recent) {
+    seen_.clear();
+    if (p_.repeat_penalty == 1.0f) return seen_;
+    const size_t from = recent.size() > size_t(p_.repeat_window) ? recent.size() - size_t(p_.repeat_window) : 0;
+    seen_.assign(recent.begin() + std::ptrdiff_t(from), recent.end());
+    std::sort(seen_.begin(), seen_.end());
+    seen_.erase(std::unique(seen_.begin(), seen_.end()), seen_.end());
+    return seen_;
+}
+
 // Leaves in cand_ the allowed ids with normalized probabilities, highest first.
 void Sampler::filter(std::span<float> logits, std::span<const int32_t> recent) {
-    if (p_.repeat_penalty != 1.0f) {
-        // CTRL-style: divide positive logits, multiply negative ones, once per distinct token.
-        const size_t from = recent.size() > size_t(p_.repeat_window) ? recent.size() - size_t(p_.repeat_window) : 0;
-        seen_.assign(recent.begin() + std::ptrdiff_t(from), recent.end());
-        std::sort(seen_.begin(), seen_.end());
-        seen_.erase(std::unique(seen_.begin(), seen_.end()), seen_.end());
-        for (int32_t id : seen_) {
-            if (id < 0 || size_t(id) >= logits.size()) continue;
-            float& l = logits[size_t(id)];
-            l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
-        }
+    for (int32_t id : penalized(recent)) {   // CTRL-style: divide positive logits, multiply negative ones
+        if (id < 0 || size_t(id) >= logits.size()) continue;
+        float& l = logits[size_t(id)];
+        l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
     }
     cand_.clear();
     if (p_.temperature <= 0.0f) {
@@ -61,6 +64,11 @@ void Sampler::filter(std::span<float> logits, std::span<const int32_t> recent) {
     const size_t k = p_.top_k > 0 ? std::min(cand_.size(), size_t(p_.top_k)) : cand_.size();
     std::partial_sort(cand_.begin(), cand_.begin() + std::ptrdiff_t(k), cand_.end(), higher);
     cand_.resize(k);
+    normalize();
+}
+
+// cand_: values (logit / temperature), highest first -> the allowed ids with probabilities.
+void Sampler::normalize() {
     const float max = cand_.front().second;
     double sum = 0;
     for (auto& c : cand_) sum += (c.second = std::exp(c.second - max));
@@ -80,14 +88,28 @@ void Sampler::filter(std::span<float> logits, std::span<const int32_t> recent) {
     for (auto& c : cand_) c.second = float(c.second / sum);
 }
 
-int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> recent) {
-    filter(logits, recent);
+int32_t Sampler::draw() {
     if (cand_.size() == 1) return cand_.front().first;
     const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     double acc = 0;
     for (const auto& c : cand_)
         if ((acc += c.second) > r) return c.first;
     return cand_.back().first;
+}
+
+int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> recent) {
+    filter(logits, recent);
+    return draw();
+}
+
+int32_t Sampler::sample_best(std::span<const std::pair<int32_t, float>> best) {
+    if (best.empty() || (best_count() > 0 && best.size() > size_t(best_count())))
+        throw Error("sampler: expected at most " + std::to_string(best_count()) + " best candidates, got " +
+                    std::to_string(best.size()));
+    if (p_.temperature <= 0.0f) return best.front().first;
+    cand_.assign(best.begin(), best.end());
+    normalize();
+    return draw();
 }
 
 std::vector<std::pair<int32_t, float>> Sampler::candidates(std::span<float> logits, std::span<const int32_t> recent) {

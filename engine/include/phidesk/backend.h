@@ -10,6 +10,7 @@
 namespace phidesk {
 
 class Model;
+class Sampler;
 
 enum class LogitsFor { Last, All };
 // The arithmetic a backend does; it sets how closely it can match float32 references.
@@ -29,6 +30,11 @@ public:
     // `logits` receives vocab_size floats per returned position (the last one, or all).
     // Throws ContextFullError when they would not fit, Error for an id outside the vocabulary.
     virtual void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) = 0;
+    // Runs `tokens` like eval and returns the id `sampler` picks from the last position's logits,
+    // `recent` being the context for its repetition penalty (it ends with `tokens`). The CPU
+    // picks from host logits; a GPU picks on the device, so that only the id (and for top-k
+    // sampling the k best values) cross to the host.
+    virtual int32_t eval_and_pick(std::span<const int32_t> tokens, Sampler& sampler, std::span<const int32_t> recent);
 
     // Why this backend was chosen over a GPU ("auto" falling back), "" otherwise.
     const std::string& note() const { return note_; }
@@ -36,6 +42,7 @@ public:
 
 private:
     std::string note_;
+    std::vector<float> pick_logits_;
 };
 
 struct BackendOptions {

@@ -58,12 +58,13 @@ public:
     std::vector<int32_t> encode(const std::string& text) const { return tok_.encode(text, SpecialText::AsText); }
 
 private:
-    void prefill(std::span<const int32_t> prompt, GenerationResult& r);
+    // Both return the id the sampler picks after the tokens they run.
+    int32_t prefill(std::span<const int32_t> prompt, Sampler& sampler, GenerationResult& r);
+    int32_t step(int32_t id, Sampler& sampler);
 
     std::shared_ptr<Backend> backend_;
     Tokenizer tok_;
     std::vector<int32_t> cached_;   // the ids whose keys/values the backend's cache holds
-    std::vector<float> logits_;
 };
 
 }  // namespace phidesk

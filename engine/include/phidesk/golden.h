@@ -20,6 +20,7 @@ struct GoldenCase {
     int top1_checked = 0, top1_wrong = 0;       // positions whose golden gap exceeds 2*tol
     int greedy_checked = 0, greedy_wrong = 0;   // teacher-forced greedy steps with margin >= 2*tol
     int kv_steps = 0, kv_wrong = 0;             // KV-cache greedy loop up to the first near-tie
+    int picks_checked = 0, picks_wrong = 0;     // the backend's sampling picks vs the host sampler's
     bool pass = false;
 };
 

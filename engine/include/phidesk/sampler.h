@@ -33,8 +33,19 @@ public:
     std::vector<std::pair<int32_t, float>> candidates(std::span<float> logits, std::span<const int32_t> recent);
     const SamplerParams& params() const { return p_; }
 
+    // For a backend that chooses where the logits are (a GPU): it applies the repetition penalty
+    // to the ids `penalized` gives, divides by the temperature when sampling, and hands
+    // sample_best() the best_count() best (id, value) pairs, highest value first, ties to the
+    // lower id. The result is the id sample() would give. best_count() is 0 when sampling needs
+    // every logit (no top-k).
+    std::span<const int32_t> penalized(std::span<const int32_t> recent);
+    int best_count() const { return p_.temperature <= 0.0f ? 1 : p_.top_k; }
+    int32_t sample_best(std::span<const std::pair<int32_t, float>> best);
+
 private:
     void filter(std::span<float> logits, std::span<const int32_t> recent);
+    void normalize();
+    int32_t draw();
     SamplerParams p_;
     std::mt19937_64 rng_;
     std::vector<std::pair<int32_t, float>> cand_;   // reused: no allocation per token
