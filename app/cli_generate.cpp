@@ -36,9 +36,10 @@ struct Session {
 Session open_session(const Args& a) {
     Session s;
     const std::string path = a.get("model");
-    s.model = Model::load(path);
+    ModelOnBackend loaded = load_model_on_backend(path, backend_options(a));
+    s.model = std::move(loaded.model);
     Tokenizer tok = Tokenizer::load(a.get("tokenizer", path));
-    s.gen = std::make_unique<Generator>(make_backend(s.model, backend_options(a)), std::move(tok));
+    s.gen = std::make_unique<Generator>(std::move(loaded.backend), std::move(tok));
     return s;
 }
 

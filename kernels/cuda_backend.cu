@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cuda_check.cuh"
 #include "cuda_ops.cuh"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
@@ -23,12 +24,7 @@
 namespace phidesk::cuda {
 namespace {
 
-void check(cudaError_t e, const char* what) {
-    if (e != cudaSuccess) {
-        if (e == cudaErrorMemoryAllocation) throw Error(std::string("GPU out of memory (") + what + ")");
-        throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
-    }
-}
+using cuda::check;   // the runtime's errors, beside cuBLAS's here
 
 void check(cublasStatus_t e, const char* what) {
     if (e != CUBLAS_STATUS_SUCCESS) throw Error(std::string("cuBLAS: ") + what + " failed (status " + std::to_string(int(e)) + ")");
@@ -49,72 +45,126 @@ struct DeviceBuffer {
     ~DeviceBuffer() { if (p) cudaFree(p); }
 };
 
-// A 2-D weight as fp16 on the device (any stored dtype is converted on the host, one row
-// block at a time, so the host never holds a second copy of the model).
-DeviceBuffer<half> upload_matrix(const TensorView& t, cudaStream_t s) {
-    const int64_t rows = t.rows(), cols = t.cols();
-    DeviceBuffer<half> d(size_t(rows * cols));
-    if (t.dtype == DType::F16) {
-        check(cudaMemcpyAsync(d.p, t.data, size_t(rows * cols) * 2, cudaMemcpyHostToDevice, s), "upload");
-        check(cudaStreamSynchronize(s), "upload");
-        return d;
-    }
-    const int64_t block = std::max<int64_t>(1, (int64_t(1) << 22) / cols);   // ~8 MB of fp16 at a time
-    std::vector<float> row(static_cast<size_t>(cols));
-    std::vector<half> buf(static_cast<size_t>(block * cols));
-    for (int64_t r0 = 0; r0 < rows; r0 += block) {
-        const int64_t n = std::min(block, rows - r0);
-        for (int64_t r = 0; r < n; ++r) {
-            row_to_f32(t, r0 + r, row.data());
-            for (int64_t i = 0; i < cols; ++i) buf[size_t(r * cols + i)] = __float2half(row[size_t(i)]);
-        }
-        check(cudaMemcpy(d.p + r0 * cols, buf.data(), size_t(n * cols) * 2, cudaMemcpyHostToDevice), "upload");
-    }
-    return d;
-}
-
-DeviceBuffer<float> upload_vector(const TensorView& t) {
-    const std::vector<float> v = to_floats(t);
-    DeviceBuffer<float> d(v.size());
-    check(cudaMemcpy(d.p, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "upload");
-    return d;
-}
-
-// A weight matrix on the device: fp16, or Q8/Q4 values and fp16 scales as stored in the .phz.
-struct Linear {
-    DType dtype = DType::F16;   // F16, Q8 or Q4
-    DeviceBuffer<half> w;       // F16: [out, in]
-    DeviceBuffer<uint8_t> q;    // Q8/Q4 values
-    DeviceBuffer<half> scales;  // Q8: [out]; Q4: [out, in / 32]
-    DeviceBuffer<float> b;      // [out]
-    int out = 0, in = 0;
+// What a kernel reads a weight from: a device pointer, and the copy behind it when the backend
+// owns one (uploaded from host memory, or converted on the device).
+template <class T>
+struct DeviceArray {
+    const T* p = nullptr;
+    DeviceBuffer<T> own;
 };
 
 template <class T>
-DeviceBuffer<T> upload_bytes(const void* data, size_t count) {
-    DeviceBuffer<T> d(count);
-    check(cudaMemcpy(d.p, data, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
-    return d;
+DeviceArray<T> owned(DeviceBuffer<T> b) {
+    DeviceArray<T> a;
+    a.p = b.p;
+    a.own = std::move(b);
+    return a;
 }
+
+template <class T>
+DeviceArray<T> in_place(const void* p) {
+    DeviceArray<T> a;
+    a.p = static_cast<const T*>(p);
+    return a;
+}
+
+// The model's weights on this GPU: copied from host memory, or, for a model loaded into this
+// GPU's memory, used where they are (its float matrices are fp16 there, its vectors fp32).
+class WeightUpload {
+public:
+    WeightUpload(bool on_device, cudaStream_t s) : on_device_(on_device), s_(s) {}
+
+    // A 2-D weight as fp16 (from host memory: converted one row block at a time, so the host
+    // never holds a second copy of the model).
+    DeviceArray<half> matrix(const TensorView& t) const {
+        const int64_t rows = t.rows(), cols = t.cols();
+        if (on_device_) return matrix_on_device(t);
+        DeviceBuffer<half> d(size_t(rows * cols));
+        if (t.dtype == DType::F16) {
+            check(cudaMemcpy(d.p, t.data, size_t(rows * cols) * 2, cudaMemcpyHostToDevice), "upload");
+            return owned(std::move(d));
+        }
+        const int64_t block = std::max<int64_t>(1, (int64_t(1) << 22) / cols);   // ~8 MB of fp16 at a time
+        std::vector<float> row(static_cast<size_t>(cols));
+        std::vector<half> buf(static_cast<size_t>(block * cols));
+        for (int64_t r0 = 0; r0 < rows; r0 += block) {
+            const int64_t n = std::min(block, rows - r0);
+            for (int64_t r = 0; r < n; ++r) {
+                row_to_f32(t, r0 + r, row.data());
+                for (int64_t i = 0; i < cols; ++i) buf[size_t(r * cols + i)] = __float2half(row[size_t(i)]);
+            }
+            check(cudaMemcpy(d.p + r0 * cols, buf.data(), size_t(n * cols) * 2, cudaMemcpyHostToDevice), "upload");
+        }
+        return owned(std::move(d));
+    }
+
+    DeviceArray<float> vector(const TensorView& t) const {
+        if (on_device_) {
+            if (t.dtype != DType::F32) throw Error(t.name + ": expected fp32 on the device");
+            return in_place<float>(t.data);
+        }
+        const std::vector<float> v = to_floats(t);
+        return owned(copy_to_device<float>(v.data(), v.size()));
+    }
+
+    // `count` elements as stored (Q8/Q4 values and scales).
+    template <class T>
+    DeviceArray<T> as_stored(const void* data, size_t count) const {
+        return on_device_ ? in_place<T>(data) : owned(copy_to_device<T>(data, count));
+    }
+
+private:
+    DeviceArray<half> matrix_on_device(const TensorView& t) const {
+        if (t.dtype == DType::F16) return in_place<half>(t.data);
+        if (!is_quantized(t.dtype)) throw Error(t.name + ": expected fp16 or int8/int4 on the device");
+        const int rows = int(t.rows()), cols = int(t.cols());
+        DeviceBuffer<half> d(size_t(rows) * size_t(cols));
+        const auto* scales = reinterpret_cast<const half*>(t.scales);
+        if (t.dtype == DType::Q8) dequantize_q8(static_cast<const int8_t*>(t.data), scales, d.p, rows, cols, s_);
+        else dequantize_q4(static_cast<const uint8_t*>(t.data), scales, d.p, rows, cols, s_);
+        check(cudaStreamSynchronize(s_), "dequantize");
+        return owned(std::move(d));
+    }
+
+    template <class T>
+    static DeviceBuffer<T> copy_to_device(const void* data, size_t count) {
+        DeviceBuffer<T> d(count);
+        check(cudaMemcpy(d.p, data, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
+        return d;
+    }
+
+    bool on_device_;
+    cudaStream_t s_;
+};
+
+// A weight matrix on the device: fp16, or Q8/Q4 values and fp16 scales as stored in the .phz.
+struct Linear {
+    DType dtype = DType::F16;    // F16, Q8 or Q4
+    DeviceArray<half> w;         // F16: [out, in]
+    DeviceArray<uint8_t> q;      // Q8/Q4 values
+    DeviceArray<half> scales;    // Q8: [out]; Q4: [out, in / 32]
+    DeviceArray<float> b;        // [out]
+    int out = 0, in = 0;
+};
 
 // Quantized weights stay quantized (int4 phi-2 takes 1.75 GB instead of 5.6); rows whose width
 // the matrix-vector kernels cannot take (not a multiple of 32) become fp16.
-Linear upload_linear(const TensorView& w, const TensorView& b, cudaStream_t s) {
+Linear upload_linear(const WeightUpload& up, const TensorView& w, const TensorView& b) {
     Linear l;
     l.out = int(w.rows()), l.in = int(w.cols());
-    l.b = upload_vector(b);
+    l.b = up.vector(b);
     if (is_quantized(w.dtype) && l.in % 32 == 0) {
         l.dtype = w.dtype;
-        l.q = upload_bytes<uint8_t>(w.data, value_bytes(w.dtype, l.out, l.in));
-        l.scales = upload_bytes<half>(w.scales, scale_count(w.dtype, l.out, l.in));
+        l.q = up.as_stored<uint8_t>(w.data, value_bytes(w.dtype, l.out, l.in));
+        l.scales = up.as_stored<half>(w.scales, scale_count(w.dtype, l.out, l.in));
     } else {
-        l.w = upload_matrix(w, s);
+        l.w = up.matrix(w);
     }
     return l;
 }
 
 struct Layer {
-    DeviceBuffer<float> ln_w, ln_b;
+    DeviceArray<float> ln_w, ln_b;
     Linear q, k, v, dense, fc1, fc2;
     DeviceBuffer<float> k_cache, v_cache;   // [context, kv_heads*head_dim]
 };
@@ -158,9 +208,9 @@ private:
     std::string description_;
     cudaStream_t stream_{};
     cublasHandle_t blas_{};
-    DeviceBuffer<half> embed_;
+    DeviceArray<half> embed_;
     std::vector<Layer> layers_;
-    DeviceBuffer<float> final_ln_w_, final_ln_b_;
+    DeviceArray<float> final_ln_w_, final_ln_b_;
     Linear lm_head_;
     DeviceBuffer<int> ids_;
     DeviceBuffer<float> x_, q_, k_, v_, a_, m_, f_, logits_;
@@ -191,21 +241,26 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     blas_workspace_ = DeviceBuffer<unsigned char>(size_t(32) << 20);   // NVIDIA's advice for Hopper
     check(cublasSetWorkspace(blas_, blas_workspace_.p, blas_workspace_.n), "cublasSetWorkspace");
     pos_ = DeviceBuffer<int>(1);
+    const int home = model_->weights_device();
+    if (home >= 0 && home != device_)
+        throw Error(model_->path().string() + ": its weights are on cuda:" + std::to_string(home) + ", not cuda:" +
+                    std::to_string(device_));
+    const WeightUpload up(home == device_, stream_);
     const ModelWeights& w = model_->weights();
-    embed_ = upload_matrix(w.embed, stream_);
+    embed_ = up.matrix(w.embed);
     const size_t kv = size_t(c_.num_kv_heads) * c_.head_dim;
     for (const LayerWeights& L : w.layers) {
         Layer d;
-        d.ln_w = upload_vector(L.ln_w), d.ln_b = upload_vector(L.ln_b);
-        d.q = upload_linear(L.q_w, L.q_b, stream_), d.k = upload_linear(L.k_w, L.k_b, stream_);
-        d.v = upload_linear(L.v_w, L.v_b, stream_), d.dense = upload_linear(L.dense_w, L.dense_b, stream_);
-        d.fc1 = upload_linear(L.fc1_w, L.fc1_b, stream_), d.fc2 = upload_linear(L.fc2_w, L.fc2_b, stream_);
+        d.ln_w = up.vector(L.ln_w), d.ln_b = up.vector(L.ln_b);
+        d.q = upload_linear(up, L.q_w, L.q_b), d.k = upload_linear(up, L.k_w, L.k_b);
+        d.v = upload_linear(up, L.v_w, L.v_b), d.dense = upload_linear(up, L.dense_w, L.dense_b);
+        d.fc1 = upload_linear(up, L.fc1_w, L.fc1_b), d.fc2 = upload_linear(up, L.fc2_w, L.fc2_b);
         d.k_cache = DeviceBuffer<float>(size_t(context_) * kv);
         d.v_cache = DeviceBuffer<float>(size_t(context_) * kv);
         layers_.push_back(std::move(d));
     }
-    final_ln_w_ = upload_vector(w.final_ln_w), final_ln_b_ = upload_vector(w.final_ln_b);
-    lm_head_ = upload_linear(w.lm_head_w, w.lm_head_b, stream_);
+    final_ln_w_ = up.vector(w.final_ln_w), final_ln_b_ = up.vector(w.final_ln_b);
+    lm_head_ = upload_linear(up, w.lm_head_w, w.lm_head_b);
     const size_t B = kMaxBatch, H = size_t(c_.hidden_size), I = size_t(c_.intermediate_size);
     ids_ = DeviceBuffer<int>(B);
     x_ = DeviceBuffer<float>(B * H), q_ = DeviceBuffer<float>(B * H), a_ = DeviceBuffer<float>(B * H), m_ = DeviceBuffer<float>(B * H);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cuda_backend.h"
+#include "cuda_check.cuh"
 #include "phidesk/error.h"
 
 namespace phidesk::cuda {
@@ -14,10 +15,6 @@ namespace {
 
 __global__ void copy_kernel(const float4* __restrict__ src, float4* __restrict__ dst, size_t n) {
     for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) dst[i] = src[i];
-}
-
-void check(cudaError_t e, const char* what) {
-    if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // detection, interrupted conversion, tokenizer inside the file.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <mutex>
 
 #include "phidesk/backend.h"
 #include "phidesk/error.h"
@@ -10,6 +12,8 @@
 #include "phidesk/phz.h"
 #include "phidesk/tokenizer.h"
 #include "phz_reader.h"
+#include "quantize.h"
+#include "weight_stream.h"
 #include "test_support.h"
 
 using namespace phidesk;
@@ -42,17 +46,50 @@ void write_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
     std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
 }
 
+// Host memory standing in for a GPU's: counts how often each byte was put, from many threads.
+class HostDestination final : public ChunkDestination {
+public:
+    int fail_at = -1;   // the put() that throws, -1: none
+    int device() const override { return 7; }
+    std::shared_ptr<const void> allocate(uint64_t bytes, int threads, size_t chunk_bytes) override {
+        memory_.assign(bytes, 0), writes.assign(bytes, 0), threads_ = threads, chunk_bytes_ = chunk_bytes;
+        return std::shared_ptr<const void>(memory_.data(), [](const void*) {});   // outlives the model here
+    }
+    void put(int thread, const uint8_t* src, size_t bytes, uint64_t offset) override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (puts++ == fail_at) throw Error("put failed");
+        if (thread < 0 || thread >= threads_ || bytes > chunk_bytes_ || offset + bytes > memory_.size())
+            throw Error("put out of range");
+        std::memcpy(memory_.data() + offset, src, bytes);
+        for (size_t i = 0; i < bytes; ++i) ++writes[offset + i];
+    }
+    void finish() override { finished = true; }
+
+    std::vector<uint8_t> writes;
+    int puts = 0;
+    bool finished = false;
+
+private:
+    std::mutex mutex_;
+    std::vector<uint8_t> memory_;
+    int threads_ = 0;
+    size_t chunk_bytes_ = 0;
+};
+
 }  // namespace
 
 class TestPhz : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
     fs::path path(const std::string& name) { return fs::path(tmp_.path().toStdString()) / name; }
+    // `quant` with "-4k": in 4 KiB chunks; "-4098": 4098-byte chunks (splitting float32 values)
     fs::path converted(const std::string& model, const std::string& quant = "keep") {
         const fs::path out = path(model + "-" + quant + ".phz");
         if (!fs::exists(out)) {
             ConvertOptions o;
-            o.quant = quant;
+            const size_t dash = quant.find('-');
+            o.quant = quant.substr(0, dash);
+            if (dash != std::string::npos) o.chunk_bytes = quant.substr(dash) == "-4k" ? 4096 : 4098;
             convert_to_phz(test::model_dir(model), out, o);
         }
         return out;
@@ -182,6 +219,80 @@ private slots:
         seen.clear();
         Model::load(test::model_dir("micro-phi"), [&](double f) { seen.push_back(f); });
         QCOMPARE(seen, std::vector<double>{1.0});
+    }
+
+    // Streaming into other memory (a GPU's): every byte put once, float matrices kept as F16,
+    // vectors as F32, int8/int4 as stored; the CPU refuses such a model.
+    void streams_into_other_memory_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("quant");
+        for (const char* m : {"micro-phi", "tiny-phi2", "tiny-phi2-legacy"}) QTest::newRow(m) << m << "keep";
+        for (const char* q : {"bf16", "int8", "int4"}) QTest::newRow(q) << "tiny-phi2" << q;
+        QTest::newRow("f32 in 4 KiB chunks") << "micro-phi" << "keep-4k";   // conversions across chunks
+        QTest::newRow("f16 in 4 KiB chunks") << "tiny-phi2" << "keep-4k";
+    }
+
+    void streams_into_other_memory() {
+        QFETCH(QString, model);
+        QFETCH(QString, quant);
+        const fs::path file = converted(model.toStdString(), quant.toStdString());
+        const auto host = Model::load(file);
+        HostDestination dest;
+        const auto streamed = load_phz_model_into(file, dest, 3);
+        QVERIFY(dest.finished);
+        QCOMPARE(streamed->weights_device(), 7);
+        const auto a = host->tensors(), b = streamed->tensors();
+        QCOMPARE(a.size(), b.size());
+        size_t kept_bytes = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            const TensorView &x = *a[i].second, &y = *b[i].second;
+            QCOMPARE(y.dtype, kept_dtype(x.dtype, x.shape.size()));
+            QCOMPARE(y.shape, x.shape);
+            if (is_quantized(x.dtype)) {
+                QVERIFY(std::memcmp(x.scales, y.scales, x.nbytes()) == 0);   // scales, then values, as stored
+            } else {
+                std::vector<float> want = to_floats(x);
+                if (y.dtype == DType::F16)
+                    for (float& v : want) v = f16_to_f32(f32_to_f16(v));
+                QVERIFY2(to_floats(y) == want, a[i].first.c_str());
+            }
+            kept_bytes += y.nbytes();
+        }
+        QCOMPARE(size_t(std::count(dest.writes.begin(), dest.writes.end(), 1)), kept_bytes);
+        QCOMPARE(*std::max_element(dest.writes.begin(), dest.writes.end()), uint8_t(1));
+        QVERIFY(error_of([&] { make_backend(streamed, {}); }).find("cuda:7") != std::string::npos);
+    }
+
+    void failed_put_fails_the_load() {
+        HostDestination dest;
+        dest.fail_at = 2;
+        QCOMPARE(error_of([&] { load_phz_model_into(converted("tiny-phi2"), dest, 2); }), std::string("put failed"));
+        QVERIFY(!dest.finished);
+        // Chunks that split float32 values can be read into host memory, not converted on the way.
+        const fs::path odd = converted("micro-phi", "keep-4098");
+        QVERIFY(Model::load(odd));
+        QVERIFY(error_of([&] { load_phz_model_into(odd, dest, 2); }).find("split the elements") != std::string::npos);
+    }
+
+    // load_model_on_backend: the CPU loads into host memory; without a GPU "auto" says why it
+    // took the CPU and "cuda" is an error; with one, a .phz goes into the GPU's memory.
+    void model_on_backend() {
+        const fs::path file = converted("tiny-phi2");
+        BackendOptions o;
+        ModelOnBackend cpu = load_model_on_backend(file, o);
+        QCOMPARE(cpu.model->weights_device(), -1);
+        QVERIFY(cpu.backend->description().rfind("cpu", 0) == 0);
+        std::string why;
+        const bool gpu = !gpu_devices(why).empty();
+        o.backend = "auto";
+        ModelOnBackend any = load_model_on_backend(file, o);
+        QCOMPARE(any.model->weights_device() >= 0, gpu);
+        if (!gpu) QVERIFY(!any.backend->note().empty());
+        o.backend = "cuda";
+        if (!gpu) QVERIFY(!error_of([&] { load_model_on_backend(file, o); }).empty());
+        const GoldenReport r = verify_golden(*any.backend, test::model_dir("tiny-phi2") / "golden.json",
+                                             golden_tolerance(any.backend->precision()));
+        QVERIFY2(r.pass, format_report(r).c_str());
     }
 
     void tokenizer_travels_inside() {

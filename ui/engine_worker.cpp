@@ -26,12 +26,11 @@ void EngineWorker::loadModel(const QString& path, const QString& backend, int th
         gen_.reset();
         model_.reset();   // free the old weights before loading the new ones
         const std::string p = path.toStdString();
-        auto model = Model::load(p, [this](double fraction) { emit loadProgress(fraction); });
-        Tokenizer tok = Tokenizer::load(p);
         BackendOptions o;
         o.backend = backend.toStdString();
         o.threads = threads;
-        auto b = make_backend(model, o);
+        auto [model, b] = load_model_on_backend(p, o, [this](double fraction) { emit loadProgress(fraction); });
+        Tokenizer tok = Tokenizer::load(p);
         ModelInfo info;
         info.path = path;
         info.name = QFileInfo(path).completeBaseName();

@@ -3,6 +3,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/kernels.h"
 #include "cuda_plugin.h"
+#include "phz_reader.h"
 #include "phidesk/error.h"
 #include "phidesk/model.h"
 #include "phidesk/sampler.h"
@@ -62,24 +63,41 @@ double gpu_copy_bandwidth(const std::string& backend, size_t bytes, int runs) {
 
 namespace {
 
-// A GPU for "auto": one whose free memory holds the weights plus a margin for the KV cache.
+// The GPUs "auto" may take for `weight_bytes` of weights: free memory for them plus a margin for
+// the KV cache. `why` says why none would do.
+std::vector<int> gpus_with_room(uint64_t weight_bytes, std::string& why) {
+    std::vector<int> out;
+    const std::vector<DeviceInfo> gpus = gpu_devices(why);
+    for (size_t d = 0; d < gpus.size(); ++d) {
+        if (gpus[d].free_bytes >= weight_bytes * 5 / 4) out.push_back(int(d));
+        else why = gpus[d].name + " has too little free memory";
+    }
+    return out;
+}
+
+std::unique_ptr<Backend> cpu_backend_noting(std::shared_ptr<const Model> model, const BackendOptions& options,
+                                            const std::string& why) {
+    auto cpu = make_cpu_backend(std::move(model), options);
+    cpu->set_note(why);
+    return cpu;
+}
+
 std::unique_ptr<Backend> auto_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
     std::string why;
-    std::vector<DeviceInfo> gpus = gpu_devices(why);
-    for (size_t d = 0; d < gpus.size(); ++d) {
-        if (gpus[d].free_bytes < model->weight_bytes() * 5 / 4) {
-            why = gpus[d].name + " has too little free memory";
-            continue;
-        }
+    for (int d : gpus_with_room(model->weight_bytes(), why)) {
         try {
-            return cuda_plugin(why)->make_backend(model, options, int(d));   // devices came from it
+            return cuda_plugin(why)->make_backend(model, options, d);   // devices came from it
         } catch (const Error& e) {
             why = e.what();
         }
     }
-    auto cpu = make_cpu_backend(std::move(model), options);
-    cpu->set_note(why);
-    return cpu;
+    return cpu_backend_noting(std::move(model), options, why);
+}
+
+uint64_t phz_weight_bytes(const std::filesystem::path& path) {
+    uint64_t total = 0;
+    for (const PhzTensor& t : read_phz_header(path).tensors) total += t.raw_bytes;
+    return total;
 }
 
 }  // namespace
@@ -93,6 +111,33 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
         return require_cuda("backend '" + b + "': ")->make_backend(std::move(model), options, device);
     }
     throw Error("unknown backend '" + b + "' (auto, cpu, cuda, cuda:N)");
+}
+
+ModelOnBackend load_model_on_backend(const std::filesystem::path& path, const BackendOptions& options,
+                                     const std::function<void(double fraction)>& progress) {
+    const std::string& b = options.backend;
+    if (!is_phz_file(path) || (b != "auto" && !is_cuda(b))) {
+        auto model = Model::load(path, progress);
+        return {model, make_backend(model, options)};
+    }
+    if (is_cuda(b)) {
+        const int device = cuda_device(b);
+        const CudaPlugin* cuda = require_cuda("backend '" + b + "': ");
+        auto model = cuda->load_model(path, device, progress);
+        return {model, cuda->make_backend(model, options, device)};
+    }
+    std::string why;
+    for (int d : gpus_with_room(phz_weight_bytes(path), why)) {
+        try {
+            const CudaPlugin* cuda = cuda_plugin(why);
+            auto model = cuda->load_model(path, d, progress);
+            return {model, cuda->make_backend(model, options, d)};
+        } catch (const Error& e) {
+            why = e.what();
+        }
+    }
+    auto model = Model::load(path, progress);
+    return {model, cpu_backend_noting(model, options, why)};
 }
 
 }  // namespace phidesk

@@ -84,16 +84,21 @@ ModelWeights read_weights(const WeightReader& r, const Naming& n, const ModelCon
 
 }  // namespace
 
-Model::Model(ModelConfig config, ModelWeights weights, fs::path path, std::shared_ptr<const void> storage)
-    : config_(std::move(config)), weights_(std::move(weights)), path_(std::move(path)), storage_(std::move(storage)) {}
+Model::Model(ModelConfig config, ModelWeights weights, fs::path path, std::shared_ptr<const void> storage,
+             int weights_device)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      path_(std::move(path)),
+      storage_(std::move(storage)),
+      weights_device_(weights_device) {}
 
 std::shared_ptr<const Model> make_model(const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
                                         const std::string& source, const fs::path& path,
-                                        std::shared_ptr<const void> storage) {
+                                        std::shared_ptr<const void> storage, int weights_device) {
     const WeightReader reader{tensors, source};
     const bool legacy = tensors.count(std::string(kLegacyNames.embed) + ".weight") > 0;
     ModelWeights weights = read_weights(reader, legacy ? kLegacyNames : kHfNames, config);
-    return std::make_shared<const Model>(config, std::move(weights), path, std::move(storage));
+    return std::make_shared<const Model>(config, std::move(weights), path, std::move(storage), weights_device);
 }
 
 std::shared_ptr<const Model> Model::load(const fs::path& path, const LoadProgress& progress) {

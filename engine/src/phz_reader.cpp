@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "json_file.h"
 #include "model_build.h"
 #include "weight_memory.h"
+#include "weight_stream.h"
 #include "phidesk/error.h"
 #include "phidesk/phz.h"
 
@@ -180,16 +182,14 @@ PhzHeader read_phz_header(const fs::path& path) {
     return h;
 }
 
-std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads, const Model::LoadProgress& progress) {
-    const PhzHeader h = read_phz_header(path);
-    const ModelConfig config = parse_config(h.json.at("config"), path.string() + " (config)");
-    const File f(path);
+namespace {
 
-    // One allocation for all tensors, each 64-byte aligned.
-    std::vector<size_t> offset(h.tensors.size());
-    size_t total = 0;
-    for (size_t i = 0; i < h.tensors.size(); ++i) offset[i] = total, total += (h.tensors[i].raw_bytes + 63) / 64 * 64;
-    const std::shared_ptr<uint8_t> mem = allocate_weight_memory(total, f.path());
+// Decompresses every chunk of `h` (checksums verified) on `threads` threads: chunk c of tensor t
+// into where(thread, t, c), then done(thread, t, c, data, bytes). The first error stops the others
+// and is rethrown; `progress` gets the fraction of raw bytes done, each percent once.
+template <class Where, class Done>
+void decompress_chunks(const File& f, const PhzHeader& h, int threads, const Model::LoadProgress& progress, Where where,
+                       Done done) {
     struct Job { size_t tensor, chunk; };
     std::vector<Job> jobs;
     for (size_t i = 0; i < h.tensors.size(); ++i)
@@ -199,30 +199,31 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads, c
     std::mutex error_mutex;
     std::string error;
     std::mutex progress_mutex;   // progress: one call at a time, each percent once
-    size_t done = 0, raw_total = 0;
+    size_t finished = 0, raw_total = 0;
     for (const PhzTensor& t : h.tensors) raw_total += t.raw_bytes;
     int reported = -1;
     auto report = [&](size_t bytes) {
         if (!progress) return;
         std::lock_guard<std::mutex> lock(progress_mutex);
-        done += bytes;
-        const int percent = raw_total ? int(100 * done / raw_total) : 100;
+        finished += bytes;
+        const int percent = raw_total ? int(100 * finished / raw_total) : 100;
         if (percent > reported) progress(double(percent) / 100), reported = percent;
     };
-    auto work = [&] {
+    auto work = [&](int thread) {
         std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
         std::vector<uint8_t> frame, plane(h.chunk_bytes);
         for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
             const PhzTensor& t = h.tensors[jobs[j].tensor];
             const size_t c = jobs[j].chunk;
             const size_t raw = size_t(std::min<uint64_t>(h.chunk_bytes, t.raw_bytes - c * h.chunk_bytes));
-            uint8_t* dst = mem.get() + offset[jobs[j].tensor] + c * h.chunk_bytes;
             try {
+                uint8_t* dst = where(thread, jobs[j].tensor, c);
                 frame.resize(t.chunks[c].size);
                 f.read(t.chunks[c].offset, frame.data(), frame.size());
                 const std::string what = f.path() + ": tensor " + t.name + " chunk " + std::to_string(c);
                 decompress_frame(dctx.get(), frame, t.byteplane ? plane.data() : dst, raw, what);
                 if (t.byteplane) byteplane_join(plane.data(), dst, raw);
+                done(thread, jobs[j].tensor, c, dst, raw);
                 report(raw);
             } catch (const std::exception& e) {
                 std::lock_guard<std::mutex> lock(error_mutex);
@@ -231,25 +232,107 @@ std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads, c
             }
         }
     };
-    const int n = std::max(1, threads > 0 ? threads : int(std::thread::hardware_concurrency()));
     std::vector<std::thread> pool;
-    for (int i = 1; i < n; ++i) pool.emplace_back(work);
-    work();
+    for (int i = 1; i < threads; ++i) pool.emplace_back(work, i);
+    work(0);
     for (std::thread& t : pool) t.join();
     if (!error.empty()) throw Error(error);
     if (progress && reported < 100) progress(1.0);   // a model without tensor data
+}
 
+// The model's tensors at `offsets` from `base`, as dtypes `dtypes` (quantized payloads: scales
+// first, then values).
+std::map<std::string, TensorView> views_at(const PhzHeader& h, const uint8_t* base, const std::vector<uint64_t>& offsets,
+                                           const std::vector<DType>& dtypes) {
     std::map<std::string, TensorView> tensors;
     for (size_t i = 0; i < h.tensors.size(); ++i) {
         const PhzTensor& t = h.tensors[i];
-        TensorView v{t.name, t.dtype, t.shape, mem.get() + offset[i], nullptr};
-        if (is_quantized(t.dtype)) {   // payload: scales first, then values
-            v.scales = reinterpret_cast<const uint16_t*>(mem.get() + offset[i]);
-            v.data = mem.get() + offset[i] + 2 * scale_count(t.dtype, v.rows(), v.cols());
+        TensorView v{t.name, dtypes[i], t.shape, base + offsets[i], nullptr};
+        if (is_quantized(v.dtype)) {
+            v.scales = reinterpret_cast<const uint16_t*>(base + offsets[i]);
+            v.data = base + offsets[i] + 2 * scale_count(v.dtype, v.rows(), v.cols());
         }
         tensors.emplace(t.name, v);
     }
-    return make_model(config, tensors, path.string(), path, mem);
+    return tensors;
+}
+
+int loader_threads(int threads) { return std::max(1, threads > 0 ? threads : int(std::thread::hardware_concurrency())); }
+
+}  // namespace
+
+std::shared_ptr<const Model> load_phz_model(const fs::path& path, int threads, const Model::LoadProgress& progress) {
+    const PhzHeader h = read_phz_header(path);
+    const ModelConfig config = parse_config(h.json.at("config"), path.string() + " (config)");
+    const File f(path);
+
+    // One allocation for all tensors, each 64-byte aligned, chunks decompressed straight into it.
+    std::vector<uint64_t> offset(h.tensors.size());
+    std::vector<DType> dtypes;
+    uint64_t total = 0;
+    for (size_t i = 0; i < h.tensors.size(); ++i) {
+        offset[i] = total, total += (h.tensors[i].raw_bytes + 63) / 64 * 64;
+        dtypes.push_back(h.tensors[i].dtype);
+    }
+    const std::shared_ptr<uint8_t> mem = allocate_weight_memory(size_t(total), f.path());
+    decompress_chunks(
+        f, h, loader_threads(threads), progress,
+        [&](int, size_t t, size_t c) { return mem.get() + offset[t] + c * h.chunk_bytes; },
+        [](int, size_t, size_t, const uint8_t*, size_t) {});
+    return make_model(config, views_at(h, mem.get(), offset, dtypes), path.string(), path, mem);
+}
+
+DType kept_dtype(DType stored, size_t dims) {
+    return is_quantized(stored) ? stored : dims == 2 ? DType::F16 : DType::F32;
+}
+
+size_t convert_elements(DType stored, DType kept, const uint8_t* src, size_t bytes, uint8_t* dst) {
+    const size_t n = bytes / dtype_size(stored);
+    float f = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
+        uint16_t h = 0;
+        if (stored == DType::F32) std::memcpy(&f, src + 4 * i, 4);
+        else std::memcpy(&h, src + 2 * i, 2), f = stored == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        if (kept == DType::F32) std::memcpy(dst + 4 * i, &f, 4);
+        else h = f32_to_f16(f), std::memcpy(dst + 2 * i, &h, 2);
+    }
+    return n * dtype_size(kept);
+}
+
+std::shared_ptr<const Model> load_phz_model_into(const fs::path& path, ChunkDestination& dest, int threads,
+                                                 const Model::LoadProgress& progress) {
+    const PhzHeader h = read_phz_header(path);
+    const ModelConfig config = parse_config(h.json.at("config"), path.string() + " (config)");
+    const File f(path);
+    const int n = loader_threads(threads);
+
+    // The destination's layout: each tensor in the dtype it keeps, 256-byte aligned.
+    std::vector<uint64_t> offset(h.tensors.size());
+    std::vector<DType> kept;
+    uint64_t total = 0;
+    for (size_t i = 0; i < h.tensors.size(); ++i) {
+        const PhzTensor& t = h.tensors[i];
+        kept.push_back(kept_dtype(t.dtype, t.shape.size()));
+        if (kept[i] != t.dtype && h.chunk_bytes % dtype_size(t.dtype))
+            throw Error(f.path() + ": chunks of " + std::to_string(h.chunk_bytes) + " bytes split the elements of " + t.name);
+        offset[i] = total, total += (TensorView{t.name, kept[i], t.shape}.nbytes() + 255) / 256 * 256;
+    }
+    const std::shared_ptr<const void> memory = dest.allocate(total, n, size_t(h.chunk_bytes) * 2);
+    const auto* base = static_cast<const uint8_t*>(memory.get());
+    std::vector<std::vector<uint8_t>> raw(static_cast<size_t>(n), std::vector<uint8_t>(h.chunk_bytes));
+    std::vector<std::vector<uint8_t>> converted(static_cast<size_t>(n));
+    decompress_chunks(
+        f, h, n, progress, [&](int thread, size_t, size_t) { return raw[size_t(thread)].data(); },
+        [&](int thread, size_t t, size_t c, const uint8_t* data, size_t bytes) {
+            const DType stored = h.tensors[t].dtype;
+            if (stored == kept[t]) return dest.put(thread, data, bytes, offset[t] + c * h.chunk_bytes);
+            std::vector<uint8_t>& out = converted[size_t(thread)];
+            out.resize(bytes / dtype_size(stored) * dtype_size(kept[t]));
+            convert_elements(stored, kept[t], data, bytes, out.data());
+            dest.put(thread, out.data(), out.size(), offset[t] + c * h.chunk_bytes / dtype_size(stored) * dtype_size(kept[t]));
+        });
+    dest.finish();
+    return make_model(config, views_at(h, base, offset, kept), path.string(), path, memory, dest.device());
 }
 
 bool is_phz(const fs::path& path) { return is_phz_file(path); }

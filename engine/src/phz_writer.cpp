@@ -58,24 +58,24 @@ json tokenizer_files(const fs::path& dir) {
 
 class Compressor {
 public:
-    Compressor(int threads, int level) : pool_(threads) {
+    Compressor(int threads, int level, size_t chunk_bytes) : pool_(threads), chunk_(chunk_bytes) {
         for (int i = 0; i < pool_.size(); ++i) {
             ZSTD_CCtx* c = ZSTD_createCCtx();
             ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
             ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
             ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
             ctx_.emplace_back(c, &ZSTD_freeCCtx);
-            plane_.emplace_back(kPhzChunkBytes);
+            plane_.emplace_back(chunk_);
         }
     }
-    // Compresses `n` bytes as chunks of kPhzChunkBytes, in parallel; one frame per chunk.
+    // Compresses `n` bytes as chunks of chunk_ bytes, in parallel; one frame per chunk.
     std::vector<std::vector<uint8_t>> chunks(const uint8_t* data, size_t n, bool byteplane) {
-        const size_t count = (n + kPhzChunkBytes - 1) / kPhzChunkBytes;
+        const size_t count = (n + chunk_ - 1) / chunk_;
         std::vector<std::vector<uint8_t>> out(count);
         std::vector<std::string> errors(size_t(pool_.size()));
         pool_.parallel_for(int64_t(count), [&](int64_t begin, int64_t end, int t) {
             for (int64_t c = begin; c < end; ++c) {
-                const size_t off = size_t(c) * kPhzChunkBytes, len = std::min<size_t>(kPhzChunkBytes, n - off);
+                const size_t off = size_t(c) * chunk_, len = std::min<size_t>(chunk_, n - off);
                 const uint8_t* src = data + off;
                 if (byteplane) byteplane_split(src, plane_[size_t(t)].data(), len), src = plane_[size_t(t)].data();
                 std::vector<uint8_t>& dst = out[size_t(c)];
@@ -100,6 +100,7 @@ public:
 
 private:
     ThreadPool pool_;
+    size_t chunk_;
     std::vector<std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)>> ctx_;
     std::vector<std::vector<uint8_t>> plane_;
 };
@@ -111,7 +112,9 @@ void put_le(std::string& s, uint64_t v, int bytes) {
 void write_phz(const fs::path& in, const fs::path& tmp, const ConvertOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     const auto model = Model::load(in);
-    json header = {{"format", "phz"}, {"version", kPhzVersion}, {"chunk_bytes", kPhzChunkBytes}};
+    if (o.chunk_bytes < 4096 || o.chunk_bytes > (64u << 20) || o.chunk_bytes % 2)
+        throw Error("chunk size " + std::to_string(o.chunk_bytes) + ": must be even, 4 KiB to 64 MiB");
+    json header = {{"format", "phz"}, {"version", kPhzVersion}, {"chunk_bytes", o.chunk_bytes}};
     header["config"] = read_json_file(in / "config.json", "model config");
     header["generation_config"] =
         fs::exists(in / "generation_config.json") ? read_json_file(in / "generation_config.json", "generation config") : json();
@@ -126,7 +129,7 @@ void write_phz(const fs::path& in, const fs::path& tmp, const ConvertOptions& o)
     out << std::string(kPhzPreambleBytes, '\0');
     uint64_t pos = kPhzPreambleBytes, done = 0;
     const uint64_t total = model->weight_bytes();
-    Compressor zc(o.threads > 0 ? o.threads : int(std::thread::hardware_concurrency()), o.level);
+    Compressor zc(o.threads > 0 ? o.threads : int(std::thread::hardware_concurrency()), o.level, size_t(o.chunk_bytes));
     json tensors = json::array();
     for (const auto& [name, t] : model->tensors()) {
         if (o.cancel && o.cancel->load()) throw Error("conversion cancelled");

@@ -2,6 +2,8 @@
 // implements it here; the CUDA backend (kernels/) implements the same interface.
 #pragma once
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,6 +58,16 @@ struct BackendOptions {
 // Throws Error when the backend cannot be made (no GPU, out of memory, ...); "auto" then falls
 // back to the CPU and its description says why.
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& options);
+
+// Loads a model (Model::load's `path`) and makes its backend. A .phz file going to a GPU
+// ("cuda[:N]", or "auto" finding one with room) is streamed into the GPU's memory as its chunks
+// decompress, never whole in host memory; "auto" falls back to the CPU, saying why.
+struct ModelOnBackend {
+    std::shared_ptr<const Model> model;
+    std::unique_ptr<Backend> backend;
+};
+ModelOnBackend load_model_on_backend(const std::filesystem::path& path, const BackendOptions& options,
+                                     const std::function<void(double fraction)>& progress = {});
 
 struct DeviceInfo {
     std::string id;           // "cuda:0"

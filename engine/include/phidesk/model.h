@@ -42,14 +42,19 @@ public:
     // Every tensor the weights use, under its Hugging Face name (whatever the source called it).
     std::vector<std::pair<std::string, const TensorView*>> tensors() const;
 
+    // -1: the weights are in host memory; N: in the memory of GPU N (streamed there from a .phz
+    // at load), where only that GPU's backend can read them.
+    int weights_device() const { return weights_device_; }
+
     Model(ModelConfig config, ModelWeights weights, std::filesystem::path path,
-          std::shared_ptr<const void> storage);
+          std::shared_ptr<const void> storage, int weights_device = -1);
 
 private:
     ModelConfig config_;
     ModelWeights weights_;
     std::filesystem::path path_;
-    std::shared_ptr<const void> storage_;   // keeps the mapped files alive
+    std::shared_ptr<const void> storage_;   // keeps the weights' memory (or mapped files) alive
+    int weights_device_ = -1;
 };
 
 }  // namespace phidesk

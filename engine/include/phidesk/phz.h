@@ -21,6 +21,7 @@ struct ConvertOptions {
     std::string quant = "keep";  // keep (lossless, stored dtype), f16, bf16, int8, int4
     int level = 3;               // zstd level
     int threads = 0;             // 0: all logical CPUs
+    uint64_t chunk_bytes = 2u << 20;   // raw bytes per compressed chunk: even, 4 KiB to 64 MiB
     std::function<void(const ConvertProgress&)> on_progress;
     const std::atomic<bool>* cancel = nullptr;   // set from another thread or a signal handler
 };

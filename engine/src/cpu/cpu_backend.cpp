@@ -175,6 +175,9 @@ void CpuBackend::layer(int l, int n) {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
+    if (model->weights_device() >= 0)
+        throw Error(model->path().string() + ": its weights were loaded into the memory of cuda:" +
+                    std::to_string(model->weights_device()) + "; the CPU needs the model loaded into host memory");
     return std::make_unique<CpuBackend>(std::move(model), options);
 }
 
