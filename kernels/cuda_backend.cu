@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -104,13 +105,17 @@ public:
             return in_place<float>(t.data);
         }
         const std::vector<float> v = to_floats(t);
-        return owned(copy_to_device<float>(v.data(), v.size()));
+        return owned(copy_to_device<float>(v.data(), v.size(), cudaMemcpyHostToDevice));
     }
 
-    // `count` elements as stored (Q8/Q4 values and scales).
+    // `count` elements as stored (Q8/Q4 values and scales). The matrix-vector kernels read 16
+    // bytes at a time: values that follow an odd number of scale groups in the model's memory
+    // are copied to an aligned buffer.
     template <class T>
     DeviceArray<T> as_stored(const void* data, size_t count) const {
-        return on_device_ ? in_place<T>(data) : owned(copy_to_device<T>(data, count));
+        if (!on_device_) return owned(copy_to_device<T>(data, count, cudaMemcpyHostToDevice));
+        if (reinterpret_cast<uintptr_t>(data) % 16 == 0) return in_place<T>(data);
+        return owned(copy_to_device<T>(data, count, cudaMemcpyDeviceToDevice));
     }
 
 private:
@@ -127,9 +132,9 @@ private:
     }
 
     template <class T>
-    static DeviceBuffer<T> copy_to_device(const void* data, size_t count) {
+    static DeviceBuffer<T> copy_to_device(const void* data, size_t count, cudaMemcpyKind kind) {
         DeviceBuffer<T> d(count);
-        check(cudaMemcpy(d.p, data, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
+        check(cudaMemcpy(d.p, data, count * sizeof(T), kind), "upload");
         return d;
     }
 
@@ -241,11 +246,7 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     blas_workspace_ = DeviceBuffer<unsigned char>(size_t(32) << 20);   // NVIDIA's advice for Hopper
     check(cublasSetWorkspace(blas_, blas_workspace_.p, blas_workspace_.n), "cublasSetWorkspace");
     pos_ = DeviceBuffer<int>(1);
-    const int home = model_->weights_device();
-    if (home >= 0 && home != device_)
-        throw Error(model_->path().string() + ": its weights are on cuda:" + std::to_string(home) + ", not cuda:" +
-                    std::to_string(device_));
-    const WeightUpload up(home == device_, stream_);
+    const WeightUpload up(model_->weights_device() == device_, stream_);   // make_backend checked it is this one
     const ModelWeights& w = model_->weights();
     embed_ = up.matrix(w.embed);
     const size_t kv = size_t(c_.num_kv_heads) * c_.head_dim;
@@ -463,7 +464,7 @@ std::vector<DeviceInfo> devices(std::string& why) {
     return out;
 }
 
-std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& o, int device) {
+void require_usable(int device) {
     std::string why;
     const std::vector<DeviceInfo> all = devices(why);
     if (all.empty()) throw Error("no usable CUDA GPU (" + why + ")");
@@ -472,6 +473,14 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
     if (all[size_t(device)].major < 8)
         throw Error(all[size_t(device)].name + " (compute capability " + std::to_string(all[size_t(device)].major) + "." +
                     std::to_string(all[size_t(device)].minor) + ") is too old; this build of PhiDesk needs 8.0 or newer");
+}
+
+std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& o, int device) {
+    require_usable(device);
+    const int home = model->weights_device();
+    if (home >= 0 && home != device)
+        throw Error(model->path().string() + ": its weights are on cuda:" + std::to_string(home) + ", not cuda:" +
+                    std::to_string(device));
     return std::make_unique<CudaBackend>(std::move(model), o, device);
 }
 

@@ -13,6 +13,8 @@ namespace phidesk::cuda {
 
 // Every CUDA device, or an empty list with `why` saying why CUDA is unusable (no driver, ...).
 std::vector<DeviceInfo> devices(std::string& why);
+// Throws Error when `device` does not exist or is too old.
+void require_usable(int device);
 // Throws Error when the device cannot be used (none, old driver, out of memory). A model whose
 // weights were loaded into this device's memory (load_model) is used in place.
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& o, int device);

@@ -21,8 +21,10 @@ namespace {
 class GpuDestination final : public ChunkDestination {
 public:
     explicit GpuDestination(int device) : device_(device) {}
+    // Copies still in flight read the pinned buffers and write the device memory: wait for them
+    // before either is freed (memory_ goes after this body, with the members).
     ~GpuDestination() override {
-        for (Lane& l : lanes_) {   // copies still in flight read the pinned buffers
+        for (Lane& l : lanes_) {
             if (l.stream) cudaStreamSynchronize(l.stream), cudaStreamDestroy(l.stream);
             for (int b = 0; b < 2; ++b) {
                 if (l.copied[b]) cudaEventDestroy(l.copied[b]);
@@ -37,7 +39,7 @@ public:
         void* p = nullptr;
         check(cudaMalloc(&p, std::max<uint64_t>(bytes, 1)), "the model's weights");
         const int device = device_;
-        std::shared_ptr<const void> memory(p, [device](const void* q) {
+        memory_ = std::shared_ptr<const void>(p, [device](const void* q) {
             cudaSetDevice(device);
             cudaFree(const_cast<void*>(q));
         });
@@ -46,12 +48,17 @@ public:
         for (Lane& l : lanes_) {
             check(cudaStreamCreateWithFlags(&l.stream, cudaStreamNonBlocking), "cudaStreamCreate");
             for (int b = 0; b < 2; ++b) {
-                check(cudaMallocHost(reinterpret_cast<void**>(&l.pinned[b]), chunk_bytes), "pinned staging buffer");
-                check(cudaEventCreateWithFlags(&l.copied[b], cudaEventDisableTiming), "cudaEventCreate");
+                if (cudaMallocHost(reinterpret_cast<void**>(&l.pinned[b]), chunk_bytes) != cudaSuccess)
+                    throw Error("not enough host memory for the " + std::to_string(chunk_bytes >> 20) +
+                                " MB pinned buffers that stream the model to the GPU");
+                // Blocking: a thread waiting for its buffer sleeps instead of spinning on a core
+                // the other threads need for decompression.
+                check(cudaEventCreateWithFlags(&l.copied[b], cudaEventDisableTiming | cudaEventBlockingSync),
+                      "cudaEventCreate");
             }
         }
         capacity_ = chunk_bytes;
-        return memory;
+        return memory_;
     }
 
     void put(int thread, const uint8_t* src, size_t bytes, uint64_t offset) override {
@@ -78,6 +85,7 @@ private:
         int next = 0;
     };
     int device_;
+    std::shared_ptr<const void> memory_;   // the weights' device memory, shared with the model
     uint8_t* base_ = nullptr;
     size_t capacity_ = 0;
     std::vector<Lane> lanes_;
@@ -86,6 +94,7 @@ private:
 }  // namespace
 
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int device, const Model::LoadProgress& progress) {
+    require_usable(device);   // before a byte is read
     GpuDestination dest(device);
     // Decompression is what takes the time; 8 threads keep a PCIe link busy, and each holds two
     // pinned chunk buffers.

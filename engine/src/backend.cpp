@@ -84,6 +84,8 @@ std::unique_ptr<Backend> cpu_backend_noting(std::shared_ptr<const Model> model, 
 
 std::unique_ptr<Backend> auto_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
     std::string why;
+    if (model->weights_device() >= 0)   // already in a GPU's memory: that GPU
+        return require_cuda("")->make_backend(model, options, model->weights_device());
     for (int d : gpus_with_room(model->weight_bytes(), why)) {
         try {
             return cuda_plugin(why)->make_backend(model, options, d);   // devices came from it
