@@ -221,10 +221,9 @@ int cmd_logits(const Args& a) {
 }
 
 int cmd_verify(const Args& a) {
-    const auto model = Model::load(a.get("model"));
     const std::string golden = a.get("golden");
     const double tol = a.has("tolerance") ? std::stod(a.get("tolerance")) : 0.0;
-    auto backend = make_backend(model, backend_options(a));
+    auto [model, backend] = load_model_on_backend(a.get("model"), backend_options(a));   // as the app loads
     a.reject_unknown();
     std::printf("backend %s\n", backend->description().c_str());
     const GoldenReport r = verify_golden(*backend, golden, tol);
@@ -345,6 +344,7 @@ int cmd_bench(const Args& a) {
                 {"runs", runs},
                 {"load_seconds", load_s},
                 {"prefill_tokens_per_second", median(prefill)},
+                {"time_to_first_token_ms", 1000.0 * prompt / median(prefill)},   // the prompt's run and the pick
                 {"decode_tokens_per_second", median(decode)},
                 {"weight_bytes", model->weight_bytes()},
                 {"bytes_streamed_per_token", streamed},
