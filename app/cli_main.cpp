@@ -174,14 +174,18 @@ std::vector<float> all_logits(Backend& b, const std::vector<int32_t>& tokens, bo
 }
 
 int cmd_logits(const Args& a) {
-    const auto model = model_from_args(a);
+    BackendOptions o = backend_options(a);
+    // A file loads as the app loads it (a .phz for a GPU streams into its memory).
+    ModelOnBackend loaded;
+    if (a.has("synth")) loaded.model = model_from_args(a), loaded.backend = make_backend(loaded.model, o);
+    else loaded = load_model_on_backend(a.get("model"), o);
+    const auto& model = loaded.model;
+    auto& backend = loaded.backend;
     const std::vector<int32_t> tokens = parse_id_list(a.get("tokens"));
     const int top = a.get_int("top", 5);
     const bool stepwise = a.has("one-at-a-time");
     const std::string against = a.get("against", "");
-    BackendOptions o = backend_options(a);
     const std::string against_graphs = a.get("against-gpu-graphs", o.gpu_graphs ? "on" : "off");
-    auto backend = make_backend(model, o);
     a.reject_unknown();
     if (tokens.empty()) throw Error("--tokens is empty");
     if (top < 1) throw Error("--top must be at least 1");
@@ -191,7 +195,9 @@ int cmd_logits(const Args& a) {
     if (!against.empty()) {   // the same tokens on a second backend, compared position by position
         o.backend = against;
         o.gpu_graphs = against_graphs == "on";
-        const std::vector<float> ref = all_logits(*make_backend(model, o), tokens, stepwise);
+        // The second one loads the file into host memory: a streamed model is compared with an uploaded one.
+        const auto host_model = model->weights_device() >= 0 ? Model::load(a.get("model")) : model;
+        const std::vector<float> ref = all_logits(*make_backend(host_model, o), tokens, stepwise);
         double worst = 0;
         int top1_differ = 0;
         for (size_t t = 0; t < tokens.size(); ++t) {
