@@ -156,10 +156,12 @@ int cmd_info(const Args& a) {
     return 0;
 }
 
-// --model PATH, or --synth PRESET [--quant f16|int8|int4] [--seed N]: random weights made in memory.
-std::shared_ptr<const Model> model_from_args(const Args& a) {
-    if (!a.has("synth")) return Model::load(a.get("model"));
-    return synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"));
+// --model PATH, loaded as the app loads it (a .phz for a GPU streams into its memory), or
+// --synth PRESET [--quant f16|int8|int4] [--seed N]: random weights made in memory.
+ModelOnBackend model_on_backend(const Args& a, const BackendOptions& o) {
+    if (!a.has("synth")) return load_model_on_backend(a.get("model"), o);
+    auto model = synthetic_model(synth_preset(a.get("synth")), uint64_t(a.get_int("seed", 1)), a.get("quant", "f16"));
+    return {model, make_backend(model, o)};
 }
 
 // Logits of every position: one eval of all tokens, or one eval per token (the decode path).
@@ -175,12 +177,7 @@ std::vector<float> all_logits(Backend& b, const std::vector<int32_t>& tokens, bo
 
 int cmd_logits(const Args& a) {
     BackendOptions o = backend_options(a);
-    // A file loads as the app loads it (a .phz for a GPU streams into its memory).
-    ModelOnBackend loaded;
-    if (a.has("synth")) loaded.model = model_from_args(a), loaded.backend = make_backend(loaded.model, o);
-    else loaded = load_model_on_backend(a.get("model"), o);
-    const auto& model = loaded.model;
-    auto& backend = loaded.backend;
+    auto [model, backend] = model_on_backend(a, o);
     const std::vector<int32_t> tokens = parse_id_list(a.get("tokens"));
     const int top = a.get_int("top", 5);
     const bool stepwise = a.has("one-at-a-time");
@@ -303,8 +300,7 @@ int cmd_bench(const Args& a) {
     std::optional<MachineProbe> probe;   // CPU runs only: a GPU run is measured against its device
     if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads);
     const auto t0 = Clock::now();
-    const auto model = model_from_args(a);
-    auto backend = make_backend(model, backend_options(a));
+    auto [model, backend] = model_on_backend(a, backend_options(a));
     const double load_s = seconds_since(t0);
     a.reject_unknown();
     if (prompt < 1 || gen < 1 || runs < 1) throw Error("--prompt-tokens, --gen-tokens and --runs must be positive");

@@ -18,6 +18,7 @@
 
 #include "json_file.h"
 #include "model_build.h"
+#include "quantize.h"
 #include "weight_memory.h"
 #include "weight_stream.h"
 #include "phidesk/error.h"
@@ -286,19 +287,6 @@ DType kept_dtype(DType stored, size_t dims) {
     return is_quantized(stored) ? stored : dims == 2 ? DType::F16 : DType::F32;
 }
 
-size_t convert_elements(DType stored, DType kept, const uint8_t* src, size_t bytes, uint8_t* dst) {
-    const size_t n = bytes / dtype_size(stored);
-    float f = 0.0f;
-    for (size_t i = 0; i < n; ++i) {
-        uint16_t h = 0;
-        if (stored == DType::F32) std::memcpy(&f, src + 4 * i, 4);
-        else std::memcpy(&h, src + 2 * i, 2), f = stored == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-        if (kept == DType::F32) std::memcpy(dst + 4 * i, &f, 4);
-        else h = f32_to_f16(f), std::memcpy(dst + 2 * i, &h, 2);
-    }
-    return n * dtype_size(kept);
-}
-
 std::shared_ptr<const Model> load_phz_model_into(const fs::path& path, ChunkDestination& dest, int threads,
                                                  const Model::LoadProgress& progress) {
     const PhzHeader h = read_phz_header(path);
@@ -320,16 +308,15 @@ std::shared_ptr<const Model> load_phz_model_into(const fs::path& path, ChunkDest
     const std::shared_ptr<const void> memory = dest.allocate(total, n, size_t(h.chunk_bytes) * 2);
     const auto* base = static_cast<const uint8_t*>(memory.get());
     std::vector<std::vector<uint8_t>> raw(static_cast<size_t>(n), std::vector<uint8_t>(h.chunk_bytes));
-    std::vector<std::vector<uint8_t>> converted(static_cast<size_t>(n));
     decompress_chunks(
         f, h, n, progress, [&](int thread, size_t, size_t) { return raw[size_t(thread)].data(); },
         [&](int thread, size_t t, size_t c, const uint8_t* data, size_t bytes) {
-            const DType stored = h.tensors[t].dtype;
-            if (stored == kept[t]) return dest.put(thread, data, bytes, offset[t] + c * h.chunk_bytes);
-            std::vector<uint8_t>& out = converted[size_t(thread)];
-            out.resize(bytes / dtype_size(stored) * dtype_size(kept[t]));
-            convert_elements(stored, kept[t], data, bytes, out.data());
-            dest.put(thread, out.data(), out.size(), offset[t] + c * h.chunk_bytes / dtype_size(stored) * dtype_size(kept[t]));
+            const PhzTensor& stored = h.tensors[t];
+            if (stored.dtype == kept[t]) return dest.put(thread, data, bytes, offset[t] + c * h.chunk_bytes);
+            const size_t size = dtype_size(stored.dtype);   // the chunk holds whole elements (checked above)
+            const std::vector<uint8_t> out =
+                convert_float(kept[t], TensorView{stored.name, stored.dtype, {int64_t(bytes / size)}, data});
+            dest.put(thread, out.data(), out.size(), offset[t] + c * h.chunk_bytes / size * dtype_size(kept[t]));
         });
     dest.finish();
     return make_model(config, views_at(h, base, offset, kept), path.string(), path, memory, dest.device());

@@ -35,8 +35,5 @@ std::shared_ptr<const Model> load_phz_model_into(const std::filesystem::path& pa
 
 // The dtype a destination keeps a tensor of dtype `stored` and `dims` dimensions in.
 DType kept_dtype(DType stored, size_t dims);
-// Converts whole elements: `bytes` bytes of `stored` values at src into `kept` values at dst;
-// returns the bytes written.
-size_t convert_elements(DType stored, DType kept, const uint8_t* src, size_t bytes, uint8_t* dst);
 
 }  // namespace phidesk
