@@ -9,7 +9,8 @@ PHIDESK_PACKAGES=(g++ cmake ninja-build pkgconf ccache
     dpkg-dev file librsvg2-bin appstream desktop-file-utils)   # the .deb: shlibdeps, PNG icons, validators
 # The Qt-free build (engine, kernels, phidesk-cli) on the Debian 12 host.
 PHIDESK_HOST_PACKAGES=(g++ cmake ninja-build pkgconf libzstd-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
-    clang-14 libclang-rt-14-dev)   # clang: the libFuzzer targets
+    clang-14 libclang-rt-14-dev    # clang: the libFuzzer targets
+    libopenblas-pthread-dev)       # benchmarks/bench-gemm: our prefill kernel against OpenBLAS
 
 is_debian12() { grep -q '^12' /etc/debian_version 2>/dev/null; }
 
