@@ -4,6 +4,7 @@
 #include <random>
 
 #include "cpu/kernels.h"
+#include "cpu/ops.h"
 #include "quantize.h"
 #include "phidesk/error.h"
 #include "phidesk/tensor.h"
@@ -13,6 +14,16 @@ using namespace phidesk;
 
 class TestCpuKernels : public QObject {
     Q_OBJECT
+
+    // A [rows, cols] weight of dtype d made from random floats; `bytes` keeps its storage.
+    static TensorView random_weight(DType d, int64_t rows, int64_t cols, uint32_t seed, std::vector<uint8_t>& bytes) {
+        const std::vector<float> w = random_vector(size_t(rows * cols), seed);
+        const TensorView f32{"w", DType::F32, {rows, cols}, w.data(), nullptr};
+        if (d == DType::F32) bytes.assign(reinterpret_cast<const uint8_t*>(w.data()), reinterpret_cast<const uint8_t*>(w.data() + w.size()));
+        else bytes = is_quantized(d) ? quantize(d, f32) : convert_float(d, f32);
+        const size_t ns = scale_count(d, rows, cols);
+        return {"w", d, {rows, cols}, bytes.data() + 2 * ns, ns ? reinterpret_cast<const uint16_t*>(bytes.data()) : nullptr};
+    }
 
     static std::vector<float> random_vector(size_t n, uint32_t seed) {
         std::mt19937 rng(seed);
@@ -277,6 +288,68 @@ private slots:
     }
 
     void gelu_new_matches_formula_data() { levels_data(); }
+
+    // dot8 (decode of wide inputs) against the one-row dots: each of the eight rows bit-equal,
+    // for every dtype, at widths with and without vector tails, from row 0 and from row 3.
+    void eight_row_dots_equal_one_row_dots() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (int64_t cols : {32, 40, 64, 161, 2560, 2592, 10240}) {
+            const std::vector<float> x = random_vector(size_t(cols), 8);
+            for (DType d : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
+                if (d == DType::Q4 && cols % kQ4Group) continue;
+                std::vector<uint8_t> bytes;
+                const TensorView t = random_weight(d, 11, cols, 7, bytes);
+                std::vector<float> xq = x;
+                if (d == DType::Q4) q4_input_order(x.data(), cols, xq.data());
+                for (int64_t o : {0, 3}) {
+                    float got[8];
+                    k.dot8(t, o, xq.data(), got);
+                    for (int r = 0; r < 8; ++r) {
+                        const float want = dot_row(k, t, o + r, xq.data());
+                        QVERIFY2(got[r] == want, qPrintable(QString("%1 x %2, row %3: %4 vs %5").arg(dtype_name(d)).arg(cols).arg(o + r).arg(got[r]).arg(want)));
+                    }
+                }
+            }
+        }
+    }
+
+    void eight_row_dots_equal_one_row_dots_data() { levels_data(); }
+
+    // linear() for a decode step with an input wide enough for the eight-row dots (4160 > 4096):
+    // 21 rows (two groups of eight, then single rows) and two tokens, each output exactly its
+    // one-row dot plus the bias.
+    void decode_of_a_wide_input_equals_row_dots() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        const int64_t out = 21, in = 4160, n = 2;
+        ThreadPool pool(2);
+        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0))), q4_input(size_t(kMaxDecodeTokens * in));
+        std::vector<ThreadScratch> ts;
+        for (int t = 0; t < 2; ++t) {
+            float* rows = scratch.data() + t * thread_scratch_floats(in, 0);
+            ts.push_back({rows, rows + in * kPanelRows, rows + 2 * in * kPanelRows, nullptr});
+        }
+        CpuContext cx{pool, k, ts.data(), q4_input.data()};
+        const std::vector<float> x = random_vector(size_t(n * in), 9), bias = random_vector(size_t(out), 10);
+        for (DType d : {DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
+            std::vector<uint8_t> bytes;
+            const TensorView W = random_weight(d, out, in, 11, bytes);
+            std::vector<float> y(size_t(n * out)), xq = x;
+            linear(cx, W, bias.data(), x.data(), n, y.data());
+            for (int64_t t = 0; t < n; ++t) {
+                if (d == DType::Q4) q4_input_order(x.data() + t * in, in, xq.data() + t * in);
+                for (int64_t o = 0; o < out; ++o) {
+                    const float want = dot_row(k, W, o, xq.data() + t * in) + bias[size_t(o)];
+                    QVERIFY2(y[size_t(t * out + o)] == want, qPrintable(QString("%1, token %2, row %3").arg(dtype_name(d)).arg(t).arg(o)));
+                }
+            }
+        }
+    }
+
+    void decode_of_a_wide_input_equals_row_dots_data() { levels_data(); }
 
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));

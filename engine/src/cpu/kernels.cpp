@@ -17,6 +17,18 @@ void q4_input_order(const float* x, int64_t n, float* xq) {
         }
 }
 
+float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const float* x) {
+    const int64_t in = W.shape[1];
+    switch (W.dtype) {
+    case DType::F32: return k.dot(static_cast<const float*>(W.data) + o * in, x, in);
+    case DType::F16: return k.dot_f16(static_cast<const uint16_t*>(W.data) + o * in, x, in);
+    case DType::BF16: return k.dot_bf16(static_cast<const uint16_t*>(W.data) + o * in, x, in);
+    case DType::Q8: return k.dot_q8(static_cast<const int8_t*>(W.data) + o * in, f16_to_f32(W.scales[o]), x, in);
+    case DType::Q4: return k.dot_q4(static_cast<const uint8_t*>(W.data) + o * in / 2, W.scales + o * (in / kQ4Group), x, in);
+    }
+    return 0.0f;
+}
+
 bool cpu_runs_kernels(std::string_view level) {
     if (level == "portable") return true;
 #if PHIDESK_X86_KERNELS

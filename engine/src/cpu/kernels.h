@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "phidesk/tensor.h"
+
 namespace phidesk {
 
 struct CpuKernels {
@@ -26,6 +28,11 @@ struct CpuKernels {
     float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);
     // xq: the input in Q4 order (q4_input_order), so that nibbles unpack without shuffles.
     float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n);
+    // Rows o..o+7 of a 2-D weight (any dtype; x in Q4 order for Q4) against x: out[r] is bit-equal
+    // to the one-row dot of row o+r above, but x is read once for the eight rows. That matters
+    // when x is too wide to stay in L1 beside the weights streaming past (fc2's 10240 floats):
+    // one row at a time then reads it from L2 for every row, at about half the speed.
+    void (*dot8)(const TensorView& w, int64_t o, const float* x, float out[8]);
     // Prefill: panel[k * 16 + r] = rows[r][k] for k < n (16 weight rows, k-major), then
     // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
     // packed k-major against 6 tokens, so every load feeds several FMAs.
@@ -50,6 +57,9 @@ inline float gelu_new_scalar(float v) {
 // x in the order dot_q4 reads it: per group of 32, its 16 even elements, then its 16 odd ones
 // (a stored byte holds elements 2i and 2i+1). n a multiple of kQ4Group.
 void q4_input_order(const float* x, int64_t n, float* xq);
+
+// Row o of a 2-D weight of any dtype against x (in Q4 order for Q4), by k's one-row dot for it.
+float dot_row(const CpuKernels& k, const TensorView& w, int64_t o, const float* x);
 
 extern const CpuKernels kPortableKernels;
 extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when the CPU has them

@@ -18,22 +18,37 @@ float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// Four accumulators over 32-element steps, then an 8-wide step, then scalars: every dot in this
-// file sums in this order. `load(i)` gives weights i..i+7 as floats, `one(i)` weight i.
+// Four accumulators per row over 32-element steps, then an 8-wide step, then scalars: every dot
+// in this file sums in this order. R rows go at once (each with its own accumulators, so each
+// sums exactly as alone), reading each piece of x once for all of them. `load(r, i)` gives
+// weights i..i+7 of row r as floats, `one(r, i)` its weight i.
+template <int R, class Load, class One>
+void dot_rows_by(Load load, One one, const float* x, int64_t n, float out[R]) {
+    __m256 s[R][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s[r][0] = s[r][1] = s[r][2] = s[r][3] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+            for (int j = 0; j < 4; ++j) s[r][j] = _mm256_fmadd_ps(load(r, i + 8 * j), _mm256_loadu_ps(x + i + 8 * j), s[r][j]);
+    for (; i + 8 <= n; i += 8)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) s[r][0] = _mm256_fmadd_ps(load(r, i), _mm256_loadu_ps(x + i), s[r][0]);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        float total = hsum(_mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), _mm256_add_ps(s[r][2], s[r][3])));
+        for (int64_t k = i; k < n; ++k) total += one(r, k) * x[k];
+        out[r] = total;
+    }
+}
+
 template <class Load, class One>
 float dot_by(Load load, One one, const float* x, int64_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(load(i), _mm256_loadu_ps(x + i), s0);
-        s1 = _mm256_fmadd_ps(load(i + 8), _mm256_loadu_ps(x + i + 8), s1);
-        s2 = _mm256_fmadd_ps(load(i + 16), _mm256_loadu_ps(x + i + 16), s2);
-        s3 = _mm256_fmadd_ps(load(i + 24), _mm256_loadu_ps(x + i + 24), s3);
-    }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load(i), _mm256_loadu_ps(x + i), s0);
-    float total = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; ++i) total += one(i) * x[i];
-    return total;
+    float out[1];
+    dot_rows_by<1>([&](int, int64_t i) { return load(i); }, [&](int, int64_t i) { return one(i); }, x, n, out);
+    return out[0];
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -107,22 +122,28 @@ float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
     return dot_by([w](int64_t i) { return load_bf16(w + i); }, [w](int64_t i) { return bf16_to_f32(w[i]); }, x, n);
 }
 
+__m256 load_q8(const int8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
 float dot_q8(const int8_t* w, float scale, const float* x, int64_t n) {
-    auto load = [w](int64_t i) {
-        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + i))));
-    };
-    return scale * dot_by(load, [w](int64_t i) { return float(w[i]); }, x, n);
+    return scale * dot_by([w](int64_t i) { return load_q8(w + i); }, [w](int64_t i) { return float(w[i]); }, x, n);
 }
 
 // Per group of 32 (16 bytes): each 8-byte half widens to 8 dwords whose low nibbles are 8 even
 // elements and high nibbles the 8 odd ones, matching xq; the group's sum is then scaled once.
-float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+// R rows at once, as dot_rows_by: row r's bytes start at w + r * row_bytes, its scales at
+// scales + r * row_groups.
+template <int R>
+void dot_q4_rows(const uint8_t* w, int64_t row_bytes, const uint16_t* scales, int64_t row_groups, const float* xq,
+                 int64_t n, float out[R]) {
     static_assert(kQ4Group == 32, "two 8-byte halves per group");
     const __m256i low = _mm256_set1_epi32(0xF), eight = _mm256_set1_epi32(8);
     auto level = [eight](__m256i q) { return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, eight)); };
-    auto group = [&](int64_t g) {
-        const __m256i d0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + g * 16)));
-        const __m256i d1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + g * 16 + 8)));
+    auto group = [&](int r, int64_t g) {
+        const uint8_t* b = w + r * row_bytes + g * 16;
+        const __m256i d0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
+        const __m256i d1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 8)));
         const float* x = xq + g * kQ4Group;
         __m256 even = _mm256_mul_ps(level(_mm256_and_si256(d0, low)), _mm256_loadu_ps(x));
         __m256 odd = _mm256_mul_ps(level(_mm256_srli_epi32(d0, 4)), _mm256_loadu_ps(x + 16));
@@ -130,15 +151,54 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t 
         odd = _mm256_fmadd_ps(level(_mm256_srli_epi32(d1, 4)), _mm256_loadu_ps(x + 24), odd);
         return _mm256_add_ps(even, odd);
     };
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    auto scale = [&](int r, int64_t g) { return _mm256_set1_ps(_cvtsh_ss(scales[r * row_groups + g])); };
+    __m256 s0[R], s1[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm256_setzero_ps();
     const int64_t groups = n / kQ4Group;
     int64_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-        s0 = _mm256_fmadd_ps(group(g), _mm256_set1_ps(_cvtsh_ss(scales[g])), s0);
-        s1 = _mm256_fmadd_ps(group(g + 1), _mm256_set1_ps(_cvtsh_ss(scales[g + 1])), s1);
+    for (; g + 2 <= groups; g += 2)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            s0[r] = _mm256_fmadd_ps(group(r, g), scale(r, g), s0[r]);
+            s1[r] = _mm256_fmadd_ps(group(r, g + 1), scale(r, g + 1), s1[r]);
+        }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        if (g < groups) s0[r] = _mm256_fmadd_ps(group(r, g), scale(r, g), s0[r]);
+        out[r] = hsum(_mm256_add_ps(s0[r], s1[r]));
     }
-    if (g < groups) s0 = _mm256_fmadd_ps(group(g), _mm256_set1_ps(_cvtsh_ss(scales[g])), s0);
-    return hsum(_mm256_add_ps(s0, s1));
+}
+
+float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+    float out[1];
+    dot_q4_rows<1>(w, 0, scales, 0, xq, n, out);
+    return out[0];
+}
+
+// Rows o..o+7 of W: T the stored element, `load(p)` 8 of them as floats, `one(v)` one.
+template <class T, class Load, class One>
+void rows8(const TensorView& W, int64_t o, const float* x, float out[8], Load load, One one) {
+    const int64_t n = W.shape[1];
+    const T* w = static_cast<const T*>(W.data) + o * n;
+    dot_rows_by<8>([=](int r, int64_t i) { return load(w + r * n + i); }, [=](int r, int64_t i) { return one(w[r * n + i]); },
+                   x, n, out);
+}
+
+void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
+    const int64_t n = W.shape[1];
+    switch (W.dtype) {
+    case DType::F32: return rows8<float>(W, o, x, out, [](const float* p) { return _mm256_loadu_ps(p); }, [](float v) { return v; });
+    case DType::F16: return rows8<uint16_t>(W, o, x, out, load_f16, f16_to_f32);
+    case DType::BF16: return rows8<uint16_t>(W, o, x, out, load_bf16, bf16_to_f32);
+    case DType::Q8:
+        rows8<int8_t>(W, o, x, out, load_q8, [](int8_t v) { return float(v); });
+        for (int r = 0; r < 8; ++r) out[r] = f16_to_f32(W.scales[o + r]) * out[r];   // as dot_q8: scale * sum
+        return;
+    case DType::Q4:
+        return dot_q4_rows<8>(static_cast<const uint8_t*>(W.data) + o * n / 2, n / 2, W.scales + o * (n / kQ4Group),
+                              n / kQ4Group, x, n, out);
+    }
 }
 
 // acc[t][r] += sum over k < n of panel[k][r] * x[t][k], k in order. 16 weight rows packed k-major
@@ -258,7 +318,8 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kAvx2Kernels = {"avx2", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
-                                 dot_bf16, dot_q8, dot_q4, pack_panel, pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
+const CpuKernels kAvx2Kernels = {"avx2",   dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
+                                 dot_f16,  dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
+                                 pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk

@@ -1,7 +1,7 @@
-// AVX-512 (F/BW/VL) dots: decode's F16/BF16/Q4 dots and the float `dot` (attention, F32
-// weights); everything else is the AVX2 table's. This file alone is compiled with -mavx512f
-// -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless cpu_runs_kernels("avx512")
-// said yes.
+// AVX-512 (F/BW/VL) dots: decode's F16/BF16/Q4 dots, of one row or eight, and the float `dot`
+// (attention, F32 weights); everything else is the AVX2 table's. This file alone is compiled
+// with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
+// cpu_runs_kernels("avx512") said yes.
 //
 // Decode streams every weight once per token, so its inner loop must keep up with memory while
 // converting each weight to float: 16 lanes per instruction halve the instructions per weight,
@@ -35,68 +35,126 @@ __m256i load_16x16(const uint16_t* p, __mmask16 m) {
     return m == 0xFFFF ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskz_loadu_epi16(m, p);
 }
 
-// Four accumulators over 64-element steps, then 16-element steps, then one masked step: `dot`
-// and the F16/BF16 dots sum in this same order. `load(i, mask)` gives weights i..i+15 as floats
-// (lanes outside the mask zero).
-template <class Load>
-float dot_by(Load load, const float* x, int64_t n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+// Four accumulators per row over 64-element steps, then 16-element steps, then one masked step:
+// `dot` and the F16/BF16 dots sum in this same order. R rows go at once, each with its own
+// accumulators (so each sums exactly as alone), reading each piece of x once for all of them.
+// `load(r, i, mask)` gives weights i..i+15 of row r as floats (lanes outside the mask zero).
+template <int R, class Load>
+void dot_rows_by(Load load, const float* x, int64_t n, float out[R]) {
+    __m512 s[R][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s[r][0] = s[r][1] = s[r][2] = s[r][3] = _mm512_setzero_ps();
     const __mmask16 all = 0xFFFF;
     int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        s0 = _mm512_fmadd_ps(load(i, all), _mm512_loadu_ps(x + i), s0);
-        s1 = _mm512_fmadd_ps(load(i + 16, all), _mm512_loadu_ps(x + i + 16), s1);
-        s2 = _mm512_fmadd_ps(load(i + 32, all), _mm512_loadu_ps(x + i + 32), s2);
-        s3 = _mm512_fmadd_ps(load(i + 48, all), _mm512_loadu_ps(x + i + 48), s3);
-    }
-    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load(i, all), _mm512_loadu_ps(x + i), s0);
+    for (; i + 64 <= n; i += 64)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+            for (int j = 0; j < 4; ++j)
+                s[r][j] = _mm512_fmadd_ps(load(r, i + 16 * j, all), _mm512_loadu_ps(x + i + 16 * j), s[r][j]);
+    for (; i + 16 <= n; i += 16)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) s[r][0] = _mm512_fmadd_ps(load(r, i, all), _mm512_loadu_ps(x + i), s[r][0]);
     if (i < n) {
         const __mmask16 m = first(n - i);
-        s1 = _mm512_fmadd_ps(load(i, m), load_f32(x + i, m), s1);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) s[r][1] = _mm512_fmadd_ps(load(r, i, m), load_f32(x + i, m), s[r][1]);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s[r][0], s[r][1]), _mm512_add_ps(s[r][2], s[r][3])));
+}
+
+template <class Load>
+float dot_by(Load load, const float* x, int64_t n) {
+    float out[1];
+    dot_rows_by<1>([&](int, int64_t i, __mmask16 m) { return load(i, m); }, x, n, out);
+    return out[0];
 }
 
 float dot(const float* a, const float* b, int64_t n) {
     return dot_by([a](int64_t i, __mmask16 m) { return load_f32(a + i, m); }, b, n);
 }
 
+__m512 load_f16(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(load_16x16(p, m)); }
+__m512 load_bf16(const uint16_t* p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load_16x16(p, m)), 16));
+}
+
 float dot_f16(const uint16_t* w, const float* x, int64_t n) {
-    return dot_by([w](int64_t i, __mmask16 m) { return _mm512_cvtph_ps(load_16x16(w + i, m)); }, x, n);
+    return dot_by([w](int64_t i, __mmask16 m) { return load_f16(w + i, m); }, x, n);
 }
 
 float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
-    auto load = [w](int64_t i, __mmask16 m) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load_16x16(w + i, m)), 16));
-    };
-    return dot_by(load, x, n);
+    return dot_by([w](int64_t i, __mmask16 m) { return load_bf16(w + i, m); }, x, n);
 }
 
 // A group's 16 bytes widen to 16 dwords; vpermps reads only the low 4 bits of each index, so the
 // dword itself picks the low nibble's level and the dword shifted right by 4 the high one's.
-float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+// R rows at once, as dot_rows_by: row r's bytes start at w + r * row_bytes, its scales at
+// scales + r * row_groups.
+template <int R>
+void dot_q4_rows(const uint8_t* w, int64_t row_bytes, const uint16_t* scales, int64_t row_groups, const float* xq,
+                 int64_t n, float out[R]) {
     static_assert(kQ4Group == 32, "16 bytes per group");
     const __m512 levels = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-    auto group = [&](int64_t g) {   // sum of the group's 32 levels times x, unscaled
-        const __m512i d = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + g * 16)));
+    auto group = [&](int r, int64_t g) {   // sum of the group's 32 levels times x, unscaled
+        const __m512i d =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + r * row_bytes + g * 16)));
         const float* x = xq + g * kQ4Group;
         const __m512 even = _mm512_mul_ps(_mm512_permutexvar_ps(d, levels), _mm512_loadu_ps(x));
         return _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(d, 4), levels), _mm512_loadu_ps(x + 16), even);
     };
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s0[R], s1[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm512_setzero_ps();
     const int64_t groups = n / kQ4Group;
     for (int64_t g0 = 0; g0 < groups; g0 += 16) {   // 16 scales converted at a time
-        alignas(64) float s[16];
+        alignas(64) float s[R][16];
         const int64_t count = std::min<int64_t>(16, groups - g0);
-        _mm512_store_ps(s, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first(count), scales + g0)));
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+            _mm512_store_ps(s[r], _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first(count), scales + r * row_groups + g0)));
         int64_t j = 0;
-        for (; j + 2 <= count; j += 2) {
-            s0 = _mm512_fmadd_ps(group(g0 + j), _mm512_set1_ps(s[j]), s0);
-            s1 = _mm512_fmadd_ps(group(g0 + j + 1), _mm512_set1_ps(s[j + 1]), s1);
-        }
-        if (j < count) s0 = _mm512_fmadd_ps(group(g0 + j), _mm512_set1_ps(s[j]), s0);
+        for (; j + 2 <= count; j += 2)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+                s0[r] = _mm512_fmadd_ps(group(r, g0 + j), _mm512_set1_ps(s[r][j]), s0[r]);
+                s1[r] = _mm512_fmadd_ps(group(r, g0 + j + 1), _mm512_set1_ps(s[r][j + 1]), s1[r]);
+            }
+        if (j < count)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) s0[r] = _mm512_fmadd_ps(group(r, g0 + j), _mm512_set1_ps(s[r][j]), s0[r]);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(s0[r], s1[r]));
+}
+
+float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n) {
+    float out[1];
+    dot_q4_rows<1>(w, 0, scales, 0, xq, n, out);
+    return out[0];
+}
+
+// Rows o..o+7 of W, T the stored element and `load(p, mask)` 16 of them as floats.
+template <class T, class Load>
+void rows8(const TensorView& W, int64_t o, const float* x, float out[8], Load load) {
+    const int64_t n = W.shape[1];
+    const T* w = static_cast<const T*>(W.data) + o * n;
+    dot_rows_by<8>([=](int r, int64_t i, __mmask16 m) { return load(w + r * n + i, m); }, x, n, out);
+}
+
+void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
+    const int64_t n = W.shape[1];
+    switch (W.dtype) {
+    case DType::F32: return rows8<float>(W, o, x, out, load_f32);
+    case DType::F16: return rows8<uint16_t>(W, o, x, out, load_f16);
+    case DType::BF16: return rows8<uint16_t>(W, o, x, out, load_bf16);
+    case DType::Q8: return kAvx2Kernels.dot8(W, o, x, out);   // this level's Q8 dot is AVX2's
+    case DType::Q4:
+        return dot_q4_rows<8>(static_cast<const uint8_t*>(W.data) + o * n / 2, n / 2, W.scales + o * (n / kQ4Group),
+                              n / kQ4Group, x, n, out);
+    }
 }
 
 }  // namespace
@@ -109,6 +167,7 @@ const CpuKernels& avx512_kernels() {
         t.dot_f16 = dot_f16;
         t.dot_bf16 = dot_bf16;
         t.dot_q4 = dot_q4;
+        t.dot8 = dot8;
         return t;
     }();
     return k;

@@ -77,6 +77,11 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t 
     return total;
 }
 
+// Eight one-row dots: there are no vectors here whose loads the rows could share.
+void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
+    for (int r = 0; r < 8; ++r) out[r] = dot_row(kPortableKernels, W, o + r, x);
+}
+
 void gemm_16x6(const float* panel, const float* const x[6], int64_t n, float* const acc[6]) {
     for (int t = 0; t < 6; ++t)
         for (int64_t k = 0; k < n; ++k)
@@ -118,7 +123,8 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kPortableKernels = {"portable", dot,    axpy,   f16_row,   bf16_row, q8_row, q4_row, dot_f16,
-                                     dot_bf16,   dot_q8, dot_q4, pack_panel, pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
+const CpuKernels kPortableKernels = {"portable", dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
+                                     dot_f16,    dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
+                                     pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk
