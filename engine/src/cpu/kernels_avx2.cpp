@@ -19,7 +19,7 @@ float hsum(__m256 v) {
 }
 
 // Four accumulators per row over 32-element steps, then an 8-wide step, then scalars: every dot
-// in this file sums in this order. R rows go at once (each with its own accumulators, so each
+// in this file but the Q4 one sums in this order. R rows go at once (each with its own accumulators, so each
 // sums exactly as alone), reading each piece of x once for all of them. `load(r, i)` gives
 // weights i..i+7 of row r as floats, `one(r, i)` its weight i.
 template <int R, class Load, class One>
