@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
 
     ThreadPool pool(threads);
     const CpuKernels& k = select_cpu_kernels("");
-    const int64_t per_thread = thread_scratch_floats(max_in, 0);
+    const int64_t per_thread = thread_scratch_floats(max_in, 0, 0);
     std::vector<float> scratch(size_t(threads * per_thread));
     std::vector<ThreadScratch> ts;
     for (int t = 0; t < threads; ++t) {

@@ -326,10 +326,10 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t out = 21, in = 4160, n = 2;
         ThreadPool pool(2);
-        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0))), q4_input(size_t(kMaxDecodeTokens * in));
+        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0, 0))), q4_input(size_t(kMaxDecodeTokens * in));
         std::vector<ThreadScratch> ts;
         for (int t = 0; t < 2; ++t) {
-            float* rows = scratch.data() + t * thread_scratch_floats(in, 0);
+            float* rows = scratch.data() + t * thread_scratch_floats(in, 0, 0);
             ts.push_back({rows, rows + in * kPanelRows, rows + 2 * in * kPanelRows, nullptr});
         }
         CpuContext cx{pool, k, ts.data(), q4_input.data()};
@@ -350,6 +350,37 @@ private slots:
     }
 
     void decode_of_a_wide_input_equals_row_dots_data() { levels_data(); }
+
+    // attention() over a prompt (16-key panels against 6 queries at a time) against the same
+    // queries one at a time (the decode path): a head size that is not a multiple of 16, two
+    // query heads per key/value head, 13 queries (two full tiles and one short) after 5 cached
+    // positions. The two sum q.k in different orders, so they agree within float rounding.
+    void prompt_attention_equals_one_query_at_a_time() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        const AttentionShape shape{4, 2, 20};
+        const int64_t n = 13, pos0 = 5, positions = pos0 + n, q_width = 4 * 20, kv_width = 2 * 20;
+        ThreadPool pool(2);
+        const int64_t per_thread = thread_scratch_floats(0, positions, shape.head_dim);
+        std::vector<float> scratch(size_t(2 * per_thread));
+        std::vector<ThreadScratch> ts;
+        for (int t = 0; t < 2; ++t) {
+            float* base = scratch.data() + t * per_thread;
+            ts.push_back({base, base, base, base + kPanelRows * kPanelTokens});
+        }
+        CpuContext cx{pool, k, ts.data(), nullptr};
+        const std::vector<float> q = random_vector(size_t(n * q_width), 12), keys = random_vector(size_t(positions * kv_width), 13),
+                                 values = random_vector(size_t(positions * kv_width), 14);
+        std::vector<float> prompt(q.size()), single(q.size());
+        attention(cx, shape, q.data(), keys.data(), values.data(), n, int(pos0), prompt.data());
+        for (int64_t t = 0; t < n; ++t)
+            attention(cx, shape, q.data() + t * q_width, keys.data(), values.data(), 1, int(pos0 + t), single.data() + t * q_width);
+        for (size_t i = 0; i < q.size(); ++i)
+            QVERIFY2(std::fabs(prompt[i] - single[i]) <= 1e-5f, qPrintable(QString("element %1: %2 vs %3").arg(i).arg(prompt[i]).arg(single[i])));
+    }
+
+    void prompt_attention_equals_one_query_at_a_time_data() { levels_data(); }
 
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));

@@ -73,7 +73,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       cx_{pool_, kernels_, nullptr, nullptr},
       cache_(c_.num_layers, resolve_context(c_, o.context), int64_t(c_.num_kv_heads) * c_.head_dim) {
     const int64_t in = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // widest linear() input
-    const int64_t per_thread = thread_scratch_floats(in, cache_.context);
+    const int64_t per_thread = thread_scratch_floats(in, cache_.context, c_.head_dim);
     scratch_mem_.resize(size_t(pool_.size()) * size_t(per_thread));
     for (int t = 0; t < pool_.size(); ++t) {
         float* rows = scratch_mem_.data() + size_t(t) * size_t(per_thread);

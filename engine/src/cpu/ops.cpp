@@ -149,33 +149,94 @@ void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const fl
     }
 }
 
+// Raw dot products q.k in scores[0, positions) -> softmax(scores * scale), in place.
+static void softmax_scaled(float* scores, int64_t positions, float scale) {
+    float max = -INFINITY;
+    for (int64_t j = 0; j < positions; ++j) max = std::max(max, scores[j] *= scale);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < positions; ++j) sum += (scores[j] = std::exp(scores[j] - max));
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < positions; ++j) scores[j] *= inv;
+}
+
+// A decode step's few queries, one (token, head) at a time: each key and value is read once.
+static void attention_one_query(const CpuKernels& k, const AttentionShape& s, int64_t t, int h, const float* q,
+                                const float* k_cache, const float* v_cache, int pos0, float* out, float* scores) {
+    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = int64_t(s.kv_heads) * d;
+    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * d, positions = pos0 + t + 1;
+    const float* qv = q + t * q_stride + int64_t(h) * d;
+    for (int64_t j = 0; j < positions; ++j) scores[j] = k.dot(qv, k_cache + j * kv_stride + kv, d);
+    softmax_scaled(scores, positions, 1.0f / std::sqrt(float(d)));
+    float* o = out + t * q_stride + int64_t(h) * d;
+    std::memset(o, 0, sizeof(float) * size_t(d));
+    for (int64_t j = 0; j < positions; ++j) k.axpy(scores[j], v_cache + j * kv_stride + kv, o, d);
+}
+
+// A prompt's n queries for head h, on the panel kernel: the head's keys packed into 16-key
+// panels (k-major over the head's dims) meet 6 queries at a time (scores), then its values,
+// packed into 16-dim panels over the positions, meet the 6 rows of probabilities. One query
+// at a time reads every key and value once per query: at 1024 tokens that took a quarter of
+// the prompt's time. Keys and values past the last position are copies of it, so every load
+// is of real data; their probabilities are zero.
+static void attention_one_head(const CpuKernels& k, const AttentionShape& s, int h, const float* q,
+                               const float* k_cache, const float* v_cache, int64_t n, int pos0, float* out,
+                               float* scratch) {
+    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = int64_t(s.kv_heads) * d;
+    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * d, positions = pos0 + n, span = round_to_panel(positions);
+    float* keys = scratch;                                 // [span / 16][d][16]
+    float* values = keys + span * d;                       // [round_to_panel(d) / 16][span][16]
+    float* probs = values + round_to_panel(d) * span;      // [kPanelTokens][span]
+    for (int64_t b = 0; b < span; b += kPanelRows) {
+        const float* rows[kPanelRows];
+        for (int64_t r = 0; r < kPanelRows; ++r) rows[r] = k_cache + std::min(b + r, positions - 1) * kv_stride + kv;
+        k.pack_panel(rows, d, keys + b * d);
+    }
+    for (int64_t c = 0; c < d; c += kPanelRows)
+        for (int64_t j = 0; j < span; ++j) {
+            const float* v = v_cache + std::min(j, positions - 1) * kv_stride + kv + c;
+            float* p = values + c * span + j * kPanelRows;
+            for (int64_t r = 0; r < kPanelRows; ++r) p[r] = c + r < d ? v[r] : 0.0f;
+        }
+    for (int64_t t0 = 0; t0 < n; t0 += kPanelTokens) {
+        const int64_t tokens = std::min(kPanelTokens, n - t0), reach = round_to_panel(pos0 + t0 + tokens);
+        const float* xs[kPanelTokens];
+        float* acc[kPanelTokens];
+        std::fill_n(probs, kPanelTokens * span, 0.0f);
+        for (int64_t t = 0; t < kPanelTokens; ++t) xs[t] = q + (t0 + std::min(t, tokens - 1)) * q_stride + int64_t(h) * d;
+        for (int64_t b = 0; b < reach; b += kPanelRows) {
+            for (int64_t t = 0; t < kPanelTokens; ++t) acc[t] = probs + t * span + b;
+            k.gemm_16x6(keys + b * d, xs, d, acc);
+        }
+        for (int64_t t = 0; t < tokens; ++t) {
+            const int64_t seen = pos0 + t0 + t + 1;
+            softmax_scaled(probs + t * span, seen, 1.0f / std::sqrt(float(d)));
+            std::fill(probs + t * span + seen, probs + t * span + reach, 0.0f);
+        }
+        for (int64_t t = 0; t < kPanelTokens; ++t) xs[t] = probs + std::min(t, tokens - 1) * span;
+        for (int64_t c = 0; c < d; c += kPanelRows) {
+            float tile[kPanelRows * kPanelTokens] = {};
+            for (int64_t t = 0; t < kPanelTokens; ++t) acc[t] = tile + t * kPanelRows;
+            k.gemm_16x6(values + c * span, xs, reach, acc);
+            for (int64_t t = 0; t < tokens; ++t)
+                std::copy_n(tile + t * kPanelRows, std::min(kPanelRows, d - c), out + (t0 + t) * q_stride + int64_t(h) * d + c);
+        }
+    }
+}
+
 void attention(CpuContext& cx, const AttentionShape& s, const float* q, const float* k_cache, const float* v_cache,
                int64_t n, int pos0, float* out) {
-    const int64_t q_stride = int64_t(s.heads) * s.head_dim, kv_stride = int64_t(s.kv_heads) * s.head_dim;
-    const int group = s.heads / s.kv_heads;
-    const float scale = 1.0f / std::sqrt(float(s.head_dim));
-    // One work item per (token, head); scores live in the thread's scratch, so memory is
-    // linear in the context length, never quadratic.
+    // Working space lives in the thread's scratch, linear in the context length, never quadratic.
+    if (n > kMaxDecodeTokens) {
+        cx.pool.parallel_for(s.heads, [&](int64_t begin, int64_t end, int thread) {
+            for (int64_t h = begin; h < end; ++h)
+                attention_one_head(cx.k, s, int(h), q, k_cache, v_cache, n, pos0, out, cx.scratch[thread].attention);
+        });
+        return;
+    }
     cx.pool.parallel_for(n * s.heads, [&](int64_t begin, int64_t end, int thread) {
-        float* scores = cx.scratch[thread].scores;
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t t = item / s.heads;
-            const int h = int(item % s.heads), kvh = h / group;
-            const int64_t positions = pos0 + t + 1;
-            const float* qv = q + t * q_stride + int64_t(h) * s.head_dim;
-            float max = -INFINITY;
-            for (int64_t j = 0; j < positions; ++j) {
-                scores[j] = cx.k.dot(qv, k_cache + j * kv_stride + int64_t(kvh) * s.head_dim, s.head_dim) * scale;
-                max = std::max(max, scores[j]);
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j < positions; ++j) sum += (scores[j] = std::exp(scores[j] - max));
-            float* o = out + t * q_stride + int64_t(h) * s.head_dim;
-            std::memset(o, 0, sizeof(float) * size_t(s.head_dim));
-            const float inv = 1.0f / sum;
-            for (int64_t j = 0; j < positions; ++j)
-                cx.k.axpy(scores[j] * inv, v_cache + j * kv_stride + int64_t(kvh) * s.head_dim, o, s.head_dim);
-        }
+        for (int64_t item = begin; item < end; ++item)
+            attention_one_query(cx.k, s, item / s.heads, int(item % s.heads), q, k_cache, v_cache, pos0, out,
+                                cx.scratch[thread].attention);
     });
 }
 
