@@ -29,22 +29,27 @@ std::unique_ptr<Generator> generator(const fs::path& model, int context = 0, con
                                        Tokenizer::load(tokenizer.empty() ? model : tokenizer));
 }
 
-// A backend whose pick fails once after its tokens ran (as a GPU's pick on the device may).
-class FailingPick final : public Backend {
+// A backend whose pick fails once after its tokens ran (as a GPU's pick on the device may), and
+// which can raise Stop once it has run a first piece of a prompt.
+class InstrumentedBackend final : public Backend {
 public:
-    explicit FailingPick(std::unique_ptr<Backend> b) : b_(std::move(b)) {}
+    explicit InstrumentedBackend(std::unique_ptr<Backend> b) : b_(std::move(b)) {}
     std::string description() const override { return b_->description(); }
     Precision precision() const override { return b_->precision(); }
     int context_length() const override { return b_->context_length(); }
     int cached_tokens() const override { return b_->cached_tokens(); }
     void truncate(int n) override { b_->truncate(n); }
-    void eval(std::span<const int32_t> t, LogitsFor which, std::vector<float>& l) override { b_->eval(t, which, l); }
+    void eval(std::span<const int32_t> t, LogitsFor which, std::vector<float>& l) override {
+        b_->eval(t, which, l);
+        if (stop_after_eval) stop_after_eval->store(true);
+    }
     int32_t eval_and_pick(std::span<const int32_t> t, Sampler& s, std::span<const int32_t> recent) override {
         const int32_t id = b_->eval_and_pick(t, s, recent);
         if (std::exchange(fail, false)) throw Error("pick failed");
         return id;
     }
     bool fail = false;
+    std::atomic<bool>* stop_after_eval = nullptr;
 
 private:
     std::unique_ptr<Backend> b_;
@@ -185,7 +190,7 @@ private slots:
     // After a failure, the generator's record of what the cache holds is still true: a prompt
     // that only the wrong record would share a prefix with is not given the old keys and values.
     void failed_pick_keeps_the_cache_record_true() {
-        auto backend = std::make_shared<FailingPick>(make_backend(Model::load(demo_dir()), {}));
+        auto backend = std::make_shared<InstrumentedBackend>(make_backend(Model::load(demo_dir()), {}));
         Generator gen(backend, Tokenizer::load(demo_dir()));
         const std::vector<int32_t> first = {50256, 464, 318, 257}, second = {0, 0, 0, 0, 464};
         backend->fail = true;
@@ -195,6 +200,27 @@ private slots:
         QCOMPARE(r.reused_tokens, 0);
         QCOMPARE(r.ids, demo_->generate(second, greedy(8)).ids);
         QCOMPARE(gen.generate(first, greedy(8)).reused_tokens, 0);   // `second` replaced it
+    }
+
+    // Stop during a long prompt is answered between its 128-token pieces: the generation ends
+    // cancelled without a token, the record of the cache is the piece that ran, and running the
+    // same prompt again reuses that piece and answers as a fresh generator does.
+    void stop_during_a_long_prompt() {
+        auto backend = std::make_shared<InstrumentedBackend>(make_backend(Model::load(demo_dir()), {}));
+        Generator gen(backend, Tokenizer::load(demo_dir()));
+        std::vector<int32_t> prompt = demo_->encode(qa_prompt(PromptFormat{}, "What is Phi-2?"));
+        while (prompt.size() < 300) prompt.insert(prompt.begin(), 464);
+        std::atomic<bool> stop{false};
+        backend->stop_after_eval = &stop;
+        const GenerationResult r = gen.generate(prompt, greedy(8), {}, &stop);
+        QCOMPARE(r.stop, StopReason::Cancelled);
+        QVERIFY(r.ids.empty());
+        QCOMPARE(backend->cached_tokens(), 128);
+        backend->stop_after_eval = nullptr;
+        stop = false;
+        const GenerationResult again = gen.generate(prompt, greedy(8), {}, &stop);
+        QCOMPARE(again.reused_tokens, 128);
+        QCOMPARE(again.ids, demo_->generate(prompt, greedy(8)).ids);
     }
 
     void stop_strings_across_tokens() {

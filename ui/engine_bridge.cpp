@@ -51,7 +51,7 @@ EngineBridge::EngineBridge(QObject* parent) : QObject(parent), worker_(new Engin
 }
 
 EngineBridge::~EngineBridge() {
-    cancel();   // a running generation returns within one step
+    cancel();   // a running generation returns within one step (or one 128-token piece of its prompt)
     thread_.quit();
     thread_.wait();
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,13 +59,16 @@ public:
     std::vector<int32_t> encode(const std::string& text) const { return tok_.encode(text, SpecialText::AsText); }
 
 private:
-    // Both return the id the sampler picks after the tokens they run.
-    int32_t prefill(std::span<const int32_t> prompt, Sampler& sampler, GenerationResult& r);
+    // Both return the id the sampler picks after the tokens they run; prefill returns nothing
+    // when `cancel` was set before the whole prompt ran.
+    std::optional<int32_t> prefill(std::span<const int32_t> prompt, Sampler& sampler, GenerationResult& r,
+                                   const std::atomic<bool>* cancel);
     int32_t step(int32_t id, Sampler& sampler);
 
     std::shared_ptr<Backend> backend_;
     Tokenizer tok_;
     std::vector<int32_t> cached_;   // the ids whose keys/values the backend's cache holds
+    std::vector<float> piece_logits_;   // the unused logits of a prompt's earlier pieces
 };
 
 }  // namespace phidesk
