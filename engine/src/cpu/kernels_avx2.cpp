@@ -176,9 +176,15 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t 
     return out[0];
 }
 
-// Rows o..o+7 of W: T the stored element, `load(p)` 8 of them as floats, `one(v)` one.
-template <class T, class Load, class One>
-void rows8(const TensorView& W, int64_t o, const float* x, float out[8], Load load, One one) {
+__m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
+template <class T>
+float widen(T v) { return float(v); }
+
+// Rows o..o+7 of W: T the stored element, `load(p)` 8 of them as floats, `one(v)` one. Template
+// arguments, not function arguments: F16 and BF16 share a loader type, and through a pointer
+// GCC called the loader for every 8 weights.
+template <class T, auto load, auto one>
+void rows8(const TensorView& W, int64_t o, const float* x, float out[8]) {
     const int64_t n = W.shape[1];
     const T* w = static_cast<const T*>(W.data) + o * n;
     dot_rows_by<8>([=](int r, int64_t i) { return load(w + r * n + i); }, [=](int r, int64_t i) { return one(w[r * n + i]); },
@@ -188,11 +194,11 @@ void rows8(const TensorView& W, int64_t o, const float* x, float out[8], Load lo
 void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
     const int64_t n = W.shape[1];
     switch (W.dtype) {
-    case DType::F32: return rows8<float>(W, o, x, out, [](const float* p) { return _mm256_loadu_ps(p); }, [](float v) { return v; });
-    case DType::F16: return rows8<uint16_t>(W, o, x, out, load_f16, f16_to_f32);
-    case DType::BF16: return rows8<uint16_t>(W, o, x, out, load_bf16, bf16_to_f32);
+    case DType::F32: return rows8<float, load_f32, widen<float>>(W, o, x, out);
+    case DType::F16: return rows8<uint16_t, load_f16, f16_to_f32>(W, o, x, out);
+    case DType::BF16: return rows8<uint16_t, load_bf16, bf16_to_f32>(W, o, x, out);
     case DType::Q8:
-        rows8<int8_t>(W, o, x, out, load_q8, [](int8_t v) { return float(v); });
+        rows8<int8_t, load_q8, widen<int8_t>>(W, o, x, out);
         for (int r = 0; r < 8; ++r) out[r] = f16_to_f32(W.scales[o + r]) * out[r];   // as dot_q8: scale * sum
         return;
     case DType::Q4:
