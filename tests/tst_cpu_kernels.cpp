@@ -223,7 +223,7 @@ private slots:
 
     void fused_dots_exact_on_integer_inputs_data() { levels_data(); }
 
-    // The prefill kernels: pack_panel (from float32 or F16 rows) transposes 16 rows exactly; gemm_16x6 accumulates every
+    // The prefill kernels: pack_panel transposes 16 rows exactly; gemm_16x6 accumulates every
     // product of the panel and 6 tokens (within float rounding of a double sum), and running the
     // inner dimension in two calls gives the bits of one call (k stays in order).
     void panel_gemm_matches_reference() {
@@ -238,14 +238,6 @@ private slots:
             k.pack_panel(rows, n, panel.data());
             for (int64_t i = 0; i < n; ++i)
                 for (int r = 0; r < 16; ++r) QCOMPARE(panel[size_t(i * 16 + r)], rows[r][i]);
-            std::vector<uint16_t> w16(w.size());
-            for (size_t i = 0; i < w.size(); ++i) w16[i] = f32_to_f16(w[i]);
-            const uint16_t* rows16[16];
-            for (int r = 0; r < 16; ++r) rows16[r] = w16.data() + r * n;
-            std::vector<float> panel16(panel.size());
-            k.pack_panel_f16(rows16, n, panel16.data());
-            for (int64_t i = 0; i < n; ++i)
-                for (int r = 0; r < 16; ++r) QCOMPARE(panel16[size_t(i * 16 + r)], f16_to_f32(rows16[r][i]));
             const float* xs[6];
             for (int t = 0; t < 6; ++t) xs[t] = x.data() + t * n;
             std::vector<float> one(96, 0.0f), split(96, 0.0f);
@@ -270,6 +262,33 @@ private slots:
     }
 
     void panel_gemm_matches_reference_data() { levels_data(); }
+
+    // Prefill packs 16 weight rows straight from their stored form: every weight of every dtype
+    // must be exactly what the row conversions give (the products then equal the row-buffer
+    // path's bit for bit), for rows in the middle of a weight and for widths with a tail.
+    void weight_panels_equal_row_conversions() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (DType d : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q4})
+            for (int64_t cols : {int64_t(13), int64_t(32), int64_t(160), int64_t(2592)}) {
+                if (d == DType::Q4 && cols % kQ4Group) continue;
+                std::vector<uint8_t> bytes;
+                const TensorView W = random_weight(d, 21, cols, 5, bytes);
+                std::vector<float> panel(static_cast<size_t>(16 * cols)), row(static_cast<size_t>(cols));
+                k.pack_weights(W, 3, panel.data());
+                for (int r = 0; r < 16; ++r) {
+                    const float* expect = weight_row(k, W, 3 + r, row.data());
+                    for (int64_t i = 0; i < cols; ++i) {
+                        QVERIFY2(panel[size_t(i * 16 + r)] == expect[i],
+                                 qPrintable(QString("%1 cols %2 row %3 col %4").arg(dtype_name(d)).arg(cols).arg(r).arg(i)));
+                        QCOMPARE(weight_value(W, 3 + r, i), expect[i]);
+                    }
+                }
+            }
+    }
+
+    void weight_panels_equal_row_conversions_data() { levels_data(); }
 
     // gelu_new (tanh form) within float rounding of the formula in double, across its range.
     void gelu_new_matches_formula() {

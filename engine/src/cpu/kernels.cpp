@@ -29,6 +29,21 @@ float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const float* 
     return 0.0f;
 }
 
+float weight_value(const TensorView& W, int64_t o, int64_t i) {
+    const int64_t in = W.shape[1];
+    switch (W.dtype) {
+    case DType::F32: return static_cast<const float*>(W.data)[o * in + i];
+    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(W.data)[o * in + i]);
+    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(W.data)[o * in + i]);
+    case DType::Q8: return float(static_cast<const int8_t*>(W.data)[o * in + i]) * f16_to_f32(W.scales[o]);
+    case DType::Q4: {
+        const uint8_t b = static_cast<const uint8_t*>(W.data)[(o * in + i) / 2];
+        return float(int(i % 2 ? b >> 4 : b & 0xF) - 8) * f16_to_f32(W.scales[(o * in + i) / kQ4Group]);
+    }
+    }
+    return 0.0f;
+}
+
 bool cpu_runs_kernels(std::string_view level) {
     if (level == "portable") return true;
 #if PHIDESK_X86_KERNELS

@@ -37,7 +37,9 @@ struct CpuKernels {
     // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
     // packed k-major against 6 tokens, so every load feeds several FMAs.
     void (*pack_panel)(const float* const rows[16], int64_t n, float* panel);
-    void (*pack_panel_f16)(const uint16_t* const rows[16], int64_t n, float* panel);   // the same from F16 rows
+    // The same for rows o0..o0+15 of a 2-D weight (all inside it), of any dtype, read as stored:
+    // each weight exactly as weight_value (and the row conversions above) give it.
+    void (*pack_weights)(const TensorView& w, int64_t o0, float* panel);
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.
     void (*gelu_new)(float* x, int64_t n);
@@ -60,6 +62,8 @@ void q4_input_order(const float* x, int64_t n, float* xq);
 
 // Row o of a 2-D weight of any dtype against x (in Q4 order for Q4), by k's one-row dot for it.
 float dot_row(const CpuKernels& k, const TensorView& w, int64_t o, const float* x);
+// Weight [o, i] of a 2-D weight of any dtype as float, as the row conversions give it.
+float weight_value(const TensorView& w, int64_t o, int64_t i);
 
 extern const CpuKernels kPortableKernels;
 extern const CpuKernels kAvx2Kernels;   // x86 only: AVX2 + FMA + F16C; only call when the CPU has them

@@ -258,16 +258,15 @@ void gelu_new(float* x, int64_t n) {
     for (; i < n; ++i) x[i] = gelu_new_scalar(x[i]);
 }
 
-// panel[k * 16 + r] = rows[r][k]: 8 x 8 blocks transposed in registers. `load(row, k)` gives
-// elements k..k+7 of a row as floats, `one(row, k)` element k.
-template <class T, class Load, class One>
-void pack_rows(const T* const rows[16], int64_t n, float* panel, Load load, One one) {
+// panel[k * 16 + r] = row r's element k: 8 x 8 blocks transposed in registers. `load(r, k)`
+// gives elements k..k+7 of row r as floats, `one(r, k)` element k.
+template <class Load, class One>
+void pack_rows(Load load, One one, int64_t n, float* panel) {
     int64_t k = 0;
     for (; k + 8 <= n; k += 8)
         for (int half = 0; half < 2; ++half) {
-            const T* const* r = rows + 8 * half;
             __m256 v[8], u[8];
-            for (int i = 0; i < 8; ++i) v[i] = load(r[i], k);
+            for (int i = 0; i < 8; ++i) v[i] = load(8 * half + i, k);
             for (int i = 0; i < 8; i += 2) {   // pairs of rows interleaved
                 u[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
                 u[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
@@ -285,18 +284,57 @@ void pack_rows(const T* const rows[16], int64_t n, float* panel, Load load, One 
             }
         }
     for (; k < n; ++k)
-        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = one(rows[r], k);
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = one(r, k);
 }
 
 void pack_panel(const float* const rows[16], int64_t n, float* panel) {
-    pack_rows(rows, n, panel, [](const float* r, int64_t k) { return _mm256_loadu_ps(r + k); },
-              [](const float* r, int64_t k) { return r[k]; });
+    pack_rows([rows](int r, int64_t k) { return _mm256_loadu_ps(rows[r] + k); }, [rows](int r, int64_t k) { return rows[r][k]; },
+              n, panel);
 }
 
-// F16 rows straight from the weights: no float32 copy of the rows on the way.
-void pack_panel_f16(const uint16_t* const rows[16], int64_t n, float* panel) {
-    pack_rows(rows, n, panel, [](const uint16_t* r, int64_t k) { return load_f16(r + k); },
-              [](const uint16_t* r, int64_t k) { return f16_to_f32(r[k]); });
+// Eight Q4 weights k..k+7 (k a multiple of 8, so one group) of a row as q4_row gives them: the 4
+// bytes broadcast, each lane shifted to its own nibble.
+__m256 load_q4_levels(const uint8_t* row, const uint16_t* row_scales, int64_t k) {
+    uint32_t bytes;
+    std::memcpy(&bytes, row + k / 2, 4);
+    const __m256i nibbles = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int(bytes)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                             _mm256_set1_epi32(0xF));
+    const __m256 level = _mm256_cvtepi32_ps(_mm256_sub_epi32(nibbles, _mm256_set1_epi32(8)));
+    return _mm256_mul_ps(level, _mm256_set1_ps(_cvtsh_ss(row_scales[k / kQ4Group])));
+}
+
+// Rows o0..o0+15 of W straight from their stored form, each weight exactly as the row
+// conversions above give it: no float32 copy of the rows on the way.
+void pack_weights(const TensorView& W, int64_t o0, float* panel) {
+    const int64_t n = W.shape[1];
+    auto one = [&](int r, int64_t k) { return weight_value(W, o0 + r, k); };   // the tail past the last 8
+    switch (W.dtype) {
+    case DType::F32: {
+        const float* w = static_cast<const float*>(W.data) + o0 * n;
+        return pack_rows([=](int r, int64_t k) { return _mm256_loadu_ps(w + r * n + k); }, one, n, panel);
+    }
+    case DType::F16: {
+        const uint16_t* w = static_cast<const uint16_t*>(W.data) + o0 * n;
+        return pack_rows([=](int r, int64_t k) { return load_f16(w + r * n + k); }, one, n, panel);
+    }
+    case DType::BF16: {
+        const uint16_t* w = static_cast<const uint16_t*>(W.data) + o0 * n;
+        return pack_rows([=](int r, int64_t k) { return load_bf16(w + r * n + k); }, one, n, panel);
+    }
+    case DType::Q8: {
+        const int8_t* w = static_cast<const int8_t*>(W.data) + o0 * n;
+        float scale[16];
+        for (int r = 0; r < 16; ++r) scale[r] = f16_to_f32(W.scales[o0 + r]);
+        return pack_rows([&](int r, int64_t k) { return _mm256_mul_ps(load_q8(w + r * n + k), _mm256_set1_ps(scale[r])); },
+                         one, n, panel);
+    }
+    case DType::Q4: {
+        const uint8_t* w = static_cast<const uint8_t*>(W.data) + o0 * n / 2;
+        const uint16_t* scales = W.scales + o0 * (n / kQ4Group);
+        return pack_rows([=](int r, int64_t k) { return load_q4_levels(w + r * n / 2, scales + r * (n / kQ4Group), k); },
+                         one, n, panel);
+    }
+    }
 }
 
 float sum(const float* x, int64_t n) {
@@ -326,6 +364,6 @@ float fma_loop(int64_t iterations) {
 
 const CpuKernels kAvx2Kernels = {"avx2",   dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
                                  dot_f16,  dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
-                                 pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
+                                 pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk

@@ -93,9 +93,9 @@ void pack_panel(const float* const rows[16], int64_t n, float* panel) {
         for (int r = 0; r < 16; ++r) panel[k * 16 + r] = rows[r][k];
 }
 
-void pack_panel_f16(const uint16_t* const rows[16], int64_t n, float* panel) {
-    for (int64_t k = 0; k < n; ++k)
-        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = f16_to_f32(rows[r][k]);
+void pack_weights(const TensorView& W, int64_t o0, float* panel) {
+    for (int64_t k = 0; k < W.shape[1]; ++k)
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = weight_value(W, o0 + r, k);
 }
 
 void gelu_new(float* x, int64_t n) {
@@ -125,6 +125,6 @@ float fma_loop(int64_t iterations) {
 
 const CpuKernels kPortableKernels = {"portable", dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
-                                     pack_panel_f16, gemm_16x6, gelu_new, sum, fma_loop};
+                                     pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
 
 }  // namespace phidesk

@@ -38,10 +38,8 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
 // `rows` holds 16 rows of scratch.
 static void pack_panel(const CpuKernels& k, const TensorView& W, int64_t o0, float* rows, float* panel) {
     const int64_t in = W.shape[1];
-    if (W.dtype == DType::F16 && o0 + kPanelRows <= W.shape[0]) {   // the common case, converted on the way
-        const uint16_t* r[kPanelRows];
-        for (int64_t i = 0; i < kPanelRows; ++i) r[i] = static_cast<const uint16_t*>(W.data) + (o0 + i) * in;
-        k.pack_panel_f16(r, in, panel);
+    if (o0 + kPanelRows <= W.shape[0]) {   // the common case, converted on the way
+        k.pack_weights(W, o0, panel);
         return;
     }
     const float* r[kPanelRows];
