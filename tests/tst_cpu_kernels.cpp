@@ -93,11 +93,46 @@ private slots:
             for (int64_t i = 0; i < n; ++i) exact += double(a[i]) * b[i], magnitude += std::fabs(double(a[i]) * b[i]);
             QVERIFY2(std::fabs(k.dot(a.data(), b.data(), n) - exact) <= 1e-6 * magnitude + 1e-7,
                      qPrintable(QString("dot of length %1").arg(n)));
-            std::vector<float> y = b;
-            k.axpy(0.5f, a.data(), y.data(), n);
-            for (int64_t i = 0; i < n; ++i) QVERIFY(std::fabs(y[i] - (b[i] + 0.5f * a[i])) <= 1e-6f * (1 + std::fabs(y[i])));
         }
     }
+
+    // Decode attention's two halves against double sums: key_scores (q against each cached key)
+    // and weighted_sum (values weighted by probabilities), for head sizes with and without a
+    // tail of the vector width and position counts around the eight-at-a-time blocks, the rows
+    // `stride` apart as in the cache.
+    void attention_kernels_match_reference() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (int64_t d : {int64_t(20), int64_t(64), int64_t(80), int64_t(136)})
+            for (int64_t positions : {int64_t(1), int64_t(7), int64_t(8), int64_t(19)}) {
+                const int64_t stride = 3 * d + 5;
+                const auto q = random_vector(size_t(d), 3), cache = random_vector(size_t(positions * stride), 4),
+                           p = random_vector(size_t(positions), 6);
+                std::vector<float> scores(static_cast<size_t>(positions)), out(static_cast<size_t>(d), 99.0f);
+                k.key_scores(q.data(), cache.data(), stride, positions, d, scores.data());
+                k.weighted_sum(p.data(), cache.data(), stride, positions, d, out.data());
+                const QString where = QString("d %1 positions %2").arg(d).arg(positions);
+                for (int64_t j = 0; j < positions; ++j) {
+                    double exact = 0, magnitude = 0;
+                    for (int64_t i = 0; i < d; ++i) {
+                        const double term = double(q[size_t(i)]) * cache[size_t(j * stride + i)];
+                        exact += term, magnitude += std::fabs(term);
+                    }
+                    QVERIFY2(std::fabs(scores[size_t(j)] - exact) <= 1e-6 * magnitude + 1e-7, qPrintable(where + " key " + QString::number(j)));
+                }
+                for (int64_t i = 0; i < d; ++i) {
+                    double exact = 0, magnitude = 0;
+                    for (int64_t j = 0; j < positions; ++j) {
+                        const double term = double(p[size_t(j)]) * cache[size_t(j * stride + i)];
+                        exact += term, magnitude += std::fabs(term);
+                    }
+                    QVERIFY2(std::fabs(out[size_t(i)] - exact) <= 1e-6 * magnitude + 1e-7, qPrintable(where + " dim " + QString::number(i)));
+                }
+            }
+    }
+
+    void attention_kernels_match_reference_data() { levels_data(); }
 
     // The kernels' dequantization equals the plain reference (quantize.cpp) element for element.
     void quantized_rows() {

@@ -12,7 +12,11 @@ namespace phidesk {
 struct CpuKernels {
     const char* name;                                              // "portable", "avx2", "avx512"
     float (*dot)(const float* a, const float* b, int64_t n);       // sum a[i]*b[i]
-    void (*axpy)(float a, const float* x, float* y, int64_t n);    // y += a*x
+    // A decode step's attention for one head, over `positions` keys or values of d floats, one
+    // every `stride` floats (the cache's rows): scores[j] = q . keys[j]; out = sum_j p[j] values[j].
+    // Several rows at a time, so that short dots share their reductions and out stays in registers.
+    void (*key_scores)(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores);
+    void (*weighted_sum)(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out);
     void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*bf16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*q8_to_f32)(const int8_t* q, float scale, float* dst, int64_t n);

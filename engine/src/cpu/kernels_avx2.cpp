@@ -2,6 +2,7 @@
 // here runs unless cpu_runs_kernels("avx2") said yes.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -55,11 +56,56 @@ float dot(const float* a, const float* b, int64_t n) {
     return dot_by([a](int64_t i) { return _mm256_loadu_ps(a + i); }, [a](int64_t i) { return a[i]; }, b, n);
 }
 
-void axpy(float a, const float* x, float* y, int64_t n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += a * x[i];
+// The eight horizontal sums of a[0..7], in order, in one vector.
+__m256 hsum8(const __m256 a[8]) {
+    const __m256 s03 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));   // halves of sums 0-3
+    const __m256 s47 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(s03, s47, 0x20), _mm256_permute2f128_ps(s03, s47, 0x31));
+}
+
+// Eight keys at a time, one accumulator each: a short dot (80 floats for phi-2) alone spends
+// more on its reduction than on its products, and eight share one.
+void key_scores(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
+    int64_t j = 0;
+    for (; j + 8 <= positions; j += 8) {
+        const float* k = keys + j * stride;
+        __m256 a[8];
+        for (int r = 0; r < 8; ++r) a[r] = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 8 <= d; i += 8) {
+            const __m256 qi = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; ++r) a[r] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + r * stride + i), a[r]);
+        }
+        _mm256_storeu_ps(scores + j, hsum8(a));
+        for (; i < d; ++i)
+            for (int r = 0; r < 8; ++r) scores[j + r] += q[i] * k[r * stride + i];
+    }
+    for (; j < positions; ++j) scores[j] = dot(q, keys + j * stride, d);
+}
+
+// out = sum_j p[j] values[j], 64 dimensions at a time kept in registers over all positions.
+void weighted_sum(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out) {
+    int64_t i0 = 0;
+    while (d - i0 >= 8) {
+        const int vectors = int(std::min<int64_t>(64, d - i0) / 8);
+        __m256 a[8];
+        for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
+        for (int64_t j = 0; j < positions; ++j) {
+            const __m256 pj = _mm256_set1_ps(p[j]);
+            const float* row = values + j * stride + i0;
+#pragma GCC unroll 8
+            for (int v = 0; v < 8; ++v)
+                if (v < vectors) a[v] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(row + 8 * v), a[v]);
+        }
+        for (int v = 0; v < vectors; ++v) _mm256_storeu_ps(out + i0 + 8 * v, a[v]);
+        i0 += 8 * vectors;
+    }
+    for (int64_t i = i0; i < d; ++i) {
+        float sum = 0.0f;
+        for (int64_t j = 0; j < positions; ++j) sum += p[j] * values[j * stride + i];
+        out[i] = sum;
+    }
 }
 
 void f16_row(const uint16_t* src, float* dst, int64_t n) {
@@ -362,7 +408,7 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kAvx2Kernels = {"avx2",   dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
+const CpuKernels kAvx2Kernels = {"avx2",   dot,        key_scores, weighted_sum,          f16_row,   bf16_row, q8_row, q4_row,
                                  dot_f16,  dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
                                  pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
 

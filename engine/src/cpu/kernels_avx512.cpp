@@ -1,5 +1,5 @@
 // AVX-512 (F/BW/VL) dots: decode's F16/BF16/Q4 dots, of one row or eight, and the float `dot`
-// (attention, F32 weights); everything else is the AVX2 table's. This file alone is compiled
+// (F32 weights); everything else is the AVX2 table's. This file alone is compiled
 // with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
 // cpu_runs_kernels("avx512") said yes.
 //
@@ -165,7 +165,7 @@ const CpuKernels& avx512_kernels() {
     static const CpuKernels k = [] {
         CpuKernels t = kAvx2Kernels;
         t.name = "avx512";
-        t.dot = dot;   // attention's dots, and the order the F16/BF16 dots promise
+        t.dot = dot;   // F32 weights' dots, and the order the F16/BF16 dots promise
         t.dot_f16 = dot_f16;
         t.dot_bf16 = dot_bf16;
         t.dot_q4 = dot_q4;

@@ -1,4 +1,5 @@
 // Plain C++ kernels: the fallback on any CPU and the reference the SIMD levels are tested against.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels.h"
@@ -24,8 +25,14 @@ float dot(const float* a, const float* b, int64_t n) {
     return dot_by([a](int64_t i) { return a[i]; }, b, n);
 }
 
-void axpy(float a, const float* x, float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+void key_scores(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
+    for (int64_t j = 0; j < positions; ++j) scores[j] = dot(q, keys + j * stride, d);
+}
+
+void weighted_sum(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out) {
+    std::fill_n(out, d, 0.0f);
+    for (int64_t j = 0; j < positions; ++j)
+        for (int64_t i = 0; i < d; ++i) out[i] += p[j] * values[j * stride + i];
 }
 
 void f16_row(const uint16_t* src, float* dst, int64_t n) {
@@ -123,7 +130,7 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kPortableKernels = {"portable", dot,        axpy,           f16_row,   bf16_row, q8_row, q4_row,
+const CpuKernels kPortableKernels = {"portable", dot,        key_scores, weighted_sum,         f16_row,   bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
                                      pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
 

@@ -163,11 +163,9 @@ static void attention_one_query(const CpuKernels& k, const AttentionShape& s, in
     const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = int64_t(s.kv_heads) * d;
     const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * d, positions = pos0 + t + 1;
     const float* qv = q + t * q_stride + int64_t(h) * d;
-    for (int64_t j = 0; j < positions; ++j) scores[j] = k.dot(qv, k_cache + j * kv_stride + kv, d);
+    k.key_scores(qv, k_cache + kv, kv_stride, positions, d, scores);
     softmax_scaled(scores, positions, 1.0f / std::sqrt(float(d)));
-    float* o = out + t * q_stride + int64_t(h) * d;
-    std::memset(o, 0, sizeof(float) * size_t(d));
-    for (int64_t j = 0; j < positions; ++j) k.axpy(scores[j], v_cache + j * kv_stride + kv, o, d);
+    k.weighted_sum(scores, v_cache + kv, kv_stride, positions, d, out + t * q_stride + int64_t(h) * d);
 }
 
 // A prompt's n queries for head h, on the panel kernel: the head's keys packed into 16-key
