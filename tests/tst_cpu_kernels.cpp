@@ -112,23 +112,19 @@ private slots:
                 std::vector<float> scores(static_cast<size_t>(positions)), out(static_cast<size_t>(d), 99.0f);
                 k.key_scores(q.data(), cache.data(), stride, positions, d, scores.data());
                 k.weighted_sum(p.data(), cache.data(), stride, positions, d, out.data());
+                // |got - sum of count terms| within float rounding of the terms' magnitude
+                auto near_sum = [](float got, int64_t count, auto term) {
+                    double exact = 0, magnitude = 0;
+                    for (int64_t i = 0; i < count; ++i) exact += term(i), magnitude += std::fabs(term(i));
+                    return std::fabs(got - exact) <= 1e-6 * magnitude + 1e-7;
+                };
                 const QString where = QString("d %1 positions %2").arg(d).arg(positions);
-                for (int64_t j = 0; j < positions; ++j) {
-                    double exact = 0, magnitude = 0;
-                    for (int64_t i = 0; i < d; ++i) {
-                        const double term = double(q[size_t(i)]) * cache[size_t(j * stride + i)];
-                        exact += term, magnitude += std::fabs(term);
-                    }
-                    QVERIFY2(std::fabs(scores[size_t(j)] - exact) <= 1e-6 * magnitude + 1e-7, qPrintable(where + " key " + QString::number(j)));
-                }
-                for (int64_t i = 0; i < d; ++i) {
-                    double exact = 0, magnitude = 0;
-                    for (int64_t j = 0; j < positions; ++j) {
-                        const double term = double(p[size_t(j)]) * cache[size_t(j * stride + i)];
-                        exact += term, magnitude += std::fabs(term);
-                    }
-                    QVERIFY2(std::fabs(out[size_t(i)] - exact) <= 1e-6 * magnitude + 1e-7, qPrintable(where + " dim " + QString::number(i)));
-                }
+                for (int64_t j = 0; j < positions; ++j)
+                    QVERIFY2(near_sum(scores[size_t(j)], d, [&](int64_t i) { return double(q[size_t(i)]) * cache[size_t(j * stride + i)]; }),
+                             qPrintable(where + " key " + QString::number(j)));
+                for (int64_t i = 0; i < d; ++i)
+                    QVERIFY2(near_sum(out[size_t(i)], positions, [&](int64_t j) { return double(p[size_t(j)]) * cache[size_t(j * stride + i)]; }),
+                             qPrintable(where + " dim " + QString::number(i)));
             }
     }
 
