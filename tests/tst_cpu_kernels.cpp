@@ -409,8 +409,9 @@ private slots:
         QFETCH(QString, level);
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
-        const AttentionShape shape{4, 2, 20};
         const int64_t n = 13, pos0 = 5, positions = pos0 + n, q_width = 4 * 20, kv_width = 2 * 20;
+        QFETCH(bool, head_major);   // the cache's layout: [kv head][position][dim], or [position][kv head][dim]
+        const AttentionShape shape = head_major ? AttentionShape{4, 2, 20, positions * 20, 20} : AttentionShape{4, 2, 20, 20, kv_width};
         ThreadPool pool(2);
         const int64_t per_thread = thread_scratch_floats(0, positions, shape.head_dim);
         std::vector<float> scratch(size_t(2 * per_thread));
@@ -430,7 +431,14 @@ private slots:
             QVERIFY2(std::fabs(prompt[i] - single[i]) <= 1e-5f, qPrintable(QString("element %1: %2 vs %3").arg(i).arg(prompt[i]).arg(single[i])));
     }
 
-    void prompt_attention_equals_one_query_at_a_time_data() { levels_data(); }
+    void prompt_attention_equals_one_query_at_a_time_data() {
+        QTest::addColumn<QString>("level");
+        QTest::addColumn<bool>("head_major");
+        for (const char* level : {"portable", "avx2", "avx512"}) {
+            QTest::addRow("%s, head-major cache", level) << QString(level) << true;
+            QTest::addRow("%s, position-major cache", level) << QString(level) << false;
+        }
+    }
 
     void unknown_level_is_an_error() {
         QVERIFY_THROWS_EXCEPTION(Error, select_cpu_kernels("sse9"));

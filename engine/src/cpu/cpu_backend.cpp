@@ -71,7 +71,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       kernels_(select_cpu_kernels(o.cpu_kernels)),
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
       cx_{pool_, kernels_, nullptr, nullptr},
-      cache_(c_.num_layers, resolve_context(c_, o.context), int64_t(c_.num_kv_heads) * c_.head_dim) {
+      cache_(c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim) {
     const int64_t in = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // widest linear() input
     const int64_t per_thread = thread_scratch_floats(in, cache_.context, c_.head_dim);
     scratch_mem_.resize(size_t(pool_.size()) * size_t(per_thread));
@@ -152,7 +152,7 @@ void CpuBackend::forward(const int32_t* tokens, int n, float* logits, bool all_l
 void CpuBackend::layer(int l, int n) {
     const LayerWeights& L = w_.layers[size_t(l)];
     const LayerVectors& V = lv_[size_t(l)];
-    const int64_t H = c_.hidden_size, KV = cache_.width;
+    const int64_t H = c_.hidden_size;
     layer_norm(x_.data(), V.ln_w.data(), V.ln_b.data(), c_.layer_norm_eps, n, H, h_.data());
 
     linear(cx_, L.q_w, V.q_b.data(), h_.data(), n, q_.data());
@@ -160,10 +160,9 @@ void CpuBackend::layer(int l, int n) {
     linear(cx_, L.v_w, V.v_b.data(), h_.data(), n, v_.data());
     rope(q_.data(), n, c_.num_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
     rope(k_.data(), n, c_.num_kv_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
-    std::memcpy(cache_.k_at(l, n_past_), k_.data(), sizeof(float) * size_t(n * KV));
-    std::memcpy(cache_.v_at(l, n_past_), v_.data(), sizeof(float) * size_t(n * KV));
-    attention(cx_, {c_.num_heads, c_.num_kv_heads, c_.head_dim}, q_.data(), cache_.k_at(l, 0), cache_.v_at(l, 0), n,
-              n_past_, att_.data());
+    cache_.store(l, n_past_, n, k_.data(), v_.data());
+    attention(cx_, {c_.num_heads, c_.num_kv_heads, c_.head_dim, cache_.head_stride(), c_.head_dim}, q_.data(),
+              cache_.k[size_t(l)].get(), cache_.v[size_t(l)].get(), n, n_past_, att_.data());
     linear(cx_, L.dense_w, V.dense_b.data(), att_.data(), n, a_.data());
 
     linear(cx_, L.fc1_w, V.fc1_b.data(), h_.data(), n, f_.data(), Epilogue::GeluNew);

@@ -160,8 +160,8 @@ static void softmax_scaled(float* scores, int64_t positions, float scale) {
 // A decode step's few queries, one (token, head) at a time: each key and value is read once.
 static void attention_one_query(const CpuKernels& k, const AttentionShape& s, int64_t t, int h, const float* q,
                                 const float* k_cache, const float* v_cache, int pos0, float* out, float* scores) {
-    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = int64_t(s.kv_heads) * d;
-    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * d, positions = pos0 + t + 1;
+    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = s.row_stride;
+    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride, positions = pos0 + t + 1;
     const float* qv = q + t * q_stride + int64_t(h) * d;
     k.key_scores(qv, k_cache + kv, kv_stride, positions, d, scores);
     softmax_scaled(scores, positions, 1.0f / std::sqrt(float(d)));
@@ -177,8 +177,8 @@ static void attention_one_query(const CpuKernels& k, const AttentionShape& s, in
 static void attention_one_head(const CpuKernels& k, const AttentionShape& s, int h, const float* q,
                                const float* k_cache, const float* v_cache, int64_t n, int pos0, float* out,
                                float* scratch) {
-    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = int64_t(s.kv_heads) * d;
-    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * d, positions = pos0 + n, span = round_to_panel(positions);
+    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = s.row_stride;
+    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride, positions = pos0 + n, span = round_to_panel(positions);
     float* keys = scratch;                                 // [span / 16][d][16]
     float* values = keys + span * d;                       // [round_to_panel(d) / 16][span][16]
     float* probs = values + round_to_panel(d) * span;      // [kPanelTokens][span]

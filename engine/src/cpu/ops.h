@@ -53,9 +53,11 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
 void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const float* cos_sin, int pos0);
 
 // Causal attention of n queries at positions pos0.. against the cache's positions [0, pos0+t].
-// q, out: [n, heads*head_dim]; k_cache, v_cache: [positions, kv_heads*head_dim].
+// q, out: [n, heads*head_dim]; in k_cache and v_cache, kv head g's row for position p starts
+// at g * head_stride + p * row_stride.
 struct AttentionShape {
     int heads, kv_heads, head_dim;
+    int64_t head_stride, row_stride;
 };
 void attention(CpuContext& cx, const AttentionShape& s, const float* q, const float* k_cache, const float* v_cache,
                int64_t n, int pos0, float* out);
