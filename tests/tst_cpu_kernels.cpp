@@ -339,6 +339,33 @@ private slots:
 
     void gelu_new_matches_formula_data() { levels_data(); }
 
+    // softmax(x * scale) against the formula in double, within float rounding of each probability, for
+    // lengths around the vector width and scores spread far below the max (attention's masks
+    // and long contexts), down to where the probabilities underflow.
+    void softmax_matches_formula() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (int64_t n : {int64_t(1), int64_t(7), int64_t(8), int64_t(100), int64_t(2049)})
+            for (float spread : {1.0f, 30.0f, 3000.0f}) {
+                std::vector<float> x = random_vector(size_t(n), uint32_t(n));
+                for (float& v : x) v *= spread;
+                std::vector<float> p = x;
+                const float scale = 0.11180339f;   // 1/sqrt(80)
+                k.softmax(p.data(), n, scale);
+                double max = -INFINITY, sum = 0;
+                for (float v : x) max = std::max(max, double(v * scale));
+                for (float v : x) sum += std::exp(double(v * scale) - max);
+                for (int64_t j = 0; j < n; ++j) {
+                    const double want = std::exp(double(x[size_t(j)] * scale) - max) / sum;
+                    QVERIFY2(std::fabs(p[size_t(j)] - want) <= (1e-6 + double(n) * 6e-8) * want + 1e-37,   // exp's and the sum's rounding
+                             qPrintable(QString("n %1 spread %2 j %3: %4 vs %5").arg(n).arg(spread).arg(j).arg(p[size_t(j)]).arg(want)));
+                }
+            }
+    }
+
+    void softmax_matches_formula_data() { levels_data(); }
+
     // dot8 (decode of wide inputs) against the one-row dots: each of the eight rows bit-equal,
     // for every dtype, at widths with and without vector tails, from row 0 and from row 3.
     void eight_row_dots_equal_one_row_dots() {

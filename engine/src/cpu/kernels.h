@@ -47,6 +47,8 @@ struct CpuKernels {
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.
     void (*gelu_new)(float* x, int64_t n);
+    // x[0, n) = softmax(x * scale) in place (attention's probabilities).
+    void (*softmax)(float* x, int64_t n, float scale);
     // Machine benchmarks: sum of a buffer (read bandwidth), and `iterations` rounds of independent FMAs.
     float (*sum)(const float* x, int64_t n);
     float (*fma_loop)(int64_t iterations);   // performs iterations * kFmaLoopFlops flops

@@ -304,6 +304,36 @@ void gelu_new(float* x, int64_t n) {
     for (; i < n; ++i) x[i] = gelu_new_scalar(x[i]);
 }
 
+// softmax(x * scale) in place, eight lanes at a time: the scaled values and their max, then
+// exp(x - max) and its sum, then the normalisation. exp_ps holds for arguments down to -88, so
+// they are clamped there: exp(-87.3) is below 1e-38, nothing beside the max's exp(0) = 1.
+void softmax(float* x, int64_t n, float scale) {
+    const __m256 vscale = _mm256_set1_ps(scale);
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale);
+        _mm256_storeu_ps(x + i, v);
+        vmax = _mm256_max_ps(vmax, v);
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    float max = std::max(_mm_cvtss_f32(m), _mm_cvtss_f32(_mm_movehdup_ps(m)));
+    for (int64_t j = i; j < n; ++j) max = std::max(max, x[j] *= scale);
+    const __m256 vbase = _mm256_set1_ps(max), floor = _mm256_set1_ps(-87.3f);
+    __m256 vsum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vbase), floor));
+        _mm256_storeu_ps(x + i, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum(vsum);
+    for (int64_t j = i; j < n; ++j) sum += (x[j] = std::exp(x[j] - max));
+    const __m256 vinv = _mm256_set1_ps(1.0f / sum);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (int64_t j = i; j < n; ++j) x[j] *= 1.0f / sum;
+}
+
 // panel[k * 16 + r] = row r's element k: 8 x 8 blocks transposed in registers. `load(r, k)`
 // gives elements k..k+7 of row r as floats, `one(r, k)` element k.
 template <class Load, class One>
@@ -410,6 +440,6 @@ float fma_loop(int64_t iterations) {
 
 const CpuKernels kAvx2Kernels = {"avx2",   dot,        key_scores, weighted_sum,          f16_row,   bf16_row, q8_row, q4_row,
                                  dot_f16,  dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
-                                 pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
+                                 pack_weights, gemm_16x6, gelu_new, softmax, sum, fma_loop};
 
 }  // namespace phidesk

@@ -105,6 +105,15 @@ void pack_weights(const TensorView& W, int64_t o0, float* panel) {
         for (int r = 0; r < 16; ++r) panel[k * 16 + r] = weight_value(W, o0 + r, k);
 }
 
+void softmax(float* x, int64_t n, float scale) {
+    float max = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) max = std::max(max, x[j] *= scale);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j) sum += (x[j] = std::exp(x[j] - max));
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+}
+
 void gelu_new(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = gelu_new_scalar(x[i]);
 }
@@ -132,6 +141,6 @@ float fma_loop(int64_t iterations) {
 
 const CpuKernels kPortableKernels = {"portable", dot,        key_scores, weighted_sum,         f16_row,   bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
-                                     pack_weights, gemm_16x6, gelu_new, sum, fma_loop};
+                                     pack_weights, gemm_16x6, gelu_new, softmax, sum, fma_loop};
 
 }  // namespace phidesk

@@ -147,16 +147,6 @@ void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const fl
     }
 }
 
-// Raw dot products q.k in scores[0, positions) -> softmax(scores * scale), in place.
-static void softmax_scaled(float* scores, int64_t positions, float scale) {
-    float max = -INFINITY;
-    for (int64_t j = 0; j < positions; ++j) max = std::max(max, scores[j] *= scale);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < positions; ++j) sum += (scores[j] = std::exp(scores[j] - max));
-    const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < positions; ++j) scores[j] *= inv;
-}
-
 // A decode step's few queries, one (token, head) at a time: each key and value is read once.
 static void attention_one_query(const CpuKernels& k, const AttentionShape& s, int64_t t, int h, const float* q,
                                 const float* k_cache, const float* v_cache, int pos0, float* out, float* scores) {
@@ -164,7 +154,7 @@ static void attention_one_query(const CpuKernels& k, const AttentionShape& s, in
     const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride, positions = pos0 + t + 1;
     const float* qv = q + t * q_stride + int64_t(h) * d;
     k.key_scores(qv, k_cache + kv, kv_stride, positions, d, scores);
-    softmax_scaled(scores, positions, 1.0f / std::sqrt(float(d)));
+    k.softmax(scores, positions, 1.0f / std::sqrt(float(d)));
     k.weighted_sum(scores, v_cache + kv, kv_stride, positions, d, out + t * q_stride + int64_t(h) * d);
 }
 
@@ -205,7 +195,7 @@ static void attention_one_head(const CpuKernels& k, const AttentionShape& s, int
         }
         for (int64_t t = 0; t < tokens; ++t) {
             const int64_t seen = pos0 + t0 + t + 1;
-            softmax_scaled(probs + t * span, seen, 1.0f / std::sqrt(float(d)));
+            k.softmax(probs + t * span, seen, 1.0f / std::sqrt(float(d)));
             std::fill(probs + t * span + seen, probs + t * span + reach, 0.0f);
         }
         for (int64_t t = 0; t < kPanelTokens; ++t) xs[t] = probs + std::min(t, tokens - 1) * span;
