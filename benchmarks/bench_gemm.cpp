@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
     std::vector<float> scratch(size_t(threads * per_thread));
     std::vector<ThreadScratch> ts;
     for (int t = 0; t < threads; ++t) {
-        float* rows = scratch.data() + t * per_thread;
-        ts.push_back({rows, rows + max_in * kPanelRows, rows + 2 * max_in * kPanelRows, nullptr});
+        float* panel = scratch.data() + t * per_thread;
+        ts.push_back({panel, panel + max_in * kPanelRows, nullptr});
     }
     CpuContext cx{pool, k, ts.data(), nullptr};
     openblas_set_num_threads(threads);

@@ -296,7 +296,8 @@ private slots:
 
     // Prefill packs 16 weight rows straight from their stored form: every weight of every dtype
     // must be exactly what the row conversions give (the products then equal the row-buffer
-    // path's bit for bit), for rows in the middle of a weight and for widths with a tail.
+    // path's bit for bit), for rows in the middle of a weight, for a narrow last panel (rows 16-20
+    // of 21, then the last row again) and for widths with a tail.
     void weight_panels_equal_row_conversions() {
         QFETCH(QString, level);
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
@@ -307,13 +308,16 @@ private slots:
                 std::vector<uint8_t> bytes;
                 const TensorView W = random_weight(d, 21, cols, 5, bytes);
                 std::vector<float> panel(static_cast<size_t>(16 * cols)), row(static_cast<size_t>(cols));
-                k.pack_weights(W, 3, panel.data());
-                for (int r = 0; r < 16; ++r) {
-                    const float* expect = weight_row(k, W, 3 + r, row.data());
-                    for (int64_t i = 0; i < cols; ++i) {
-                        QVERIFY2(panel[size_t(i * 16 + r)] == expect[i],
-                                 qPrintable(QString("%1 cols %2 row %3 col %4").arg(dtype_name(d)).arg(cols).arg(r).arg(i)));
-                        QCOMPARE(weight_value(W, 3 + r, i), expect[i]);
+                for (int64_t o0 : {int64_t(3), int64_t(16)}) {
+                    k.pack_weights(W, o0, panel.data());
+                    for (int r = 0; r < 16; ++r) {
+                        const int64_t o = std::min<int64_t>(o0 + r, 20);
+                        const float* expect = weight_row(k, W, o, row.data());
+                        for (int64_t i = 0; i < cols; ++i) {
+                            QVERIFY2(panel[size_t(i * 16 + r)] == expect[i],
+                                     qPrintable(QString("%1 cols %2 rows from %3, row %4 col %5").arg(dtype_name(d)).arg(cols).arg(o0).arg(r).arg(i)));
+                            QCOMPARE(weight_value(W, o, i), expect[i]);
+                        }
                     }
                 }
             }
@@ -406,8 +410,8 @@ private slots:
         std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0, 0))), q4_input(size_t(kMaxDecodeTokens * in));
         std::vector<ThreadScratch> ts;
         for (int t = 0; t < 2; ++t) {
-            float* rows = scratch.data() + t * thread_scratch_floats(in, 0, 0);
-            ts.push_back({rows, rows + in * kPanelRows, rows + 2 * in * kPanelRows, nullptr});
+            float* panel = scratch.data() + t * thread_scratch_floats(in, 0, 0);
+            ts.push_back({panel, panel + in * kPanelRows, nullptr});
         }
         CpuContext cx{pool, k, ts.data(), q4_input.data()};
         const std::vector<float> x = random_vector(size_t(n * in), 9), bias = random_vector(size_t(out), 10);
@@ -445,7 +449,7 @@ private slots:
         std::vector<ThreadScratch> ts;
         for (int t = 0; t < 2; ++t) {
             float* base = scratch.data() + t * per_thread;
-            ts.push_back({base, base, base, base + kPanelRows * kPanelTokens});
+            ts.push_back({base, base, base + kPanelRows * kPanelTokens});
         }
         CpuContext cx{pool, k, ts.data(), nullptr};
         const std::vector<float> q = random_vector(size_t(n * q_width), 12), keys = random_vector(size_t(positions * kv_width), 13),

@@ -76,10 +76,9 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
     const int64_t per_thread = thread_scratch_floats(in, cache_.context, c_.head_dim);
     scratch_mem_.resize(size_t(pool_.size()) * size_t(per_thread));
     for (int t = 0; t < pool_.size(); ++t) {
-        float* rows = scratch_mem_.data() + size_t(t) * size_t(per_thread);
-        float* panel = rows + in * kPanelRows;
+        float* panel = scratch_mem_.data() + size_t(t) * size_t(per_thread);
         float* tile = panel + in * kPanelRows;
-        scratch_.push_back({rows, panel, tile, tile + kPanelRows * kPanelTokens});
+        scratch_.push_back({panel, tile, tile + kPanelRows * kPanelTokens});
     }
     cx_.scratch = scratch_.data();
     q4_input_.resize(size_t(kMaxDecodeTokens * in));

@@ -41,8 +41,9 @@ struct CpuKernels {
     // acc[t][r] += sum_k panel[k * 16 + r] * x[t][k] for k < n, in order: 16 weight rows
     // packed k-major against 6 tokens, so every load feeds several FMAs.
     void (*pack_panel)(const float* const rows[16], int64_t n, float* panel);
-    // The same for rows o0..o0+15 of a 2-D weight (all inside it), of any dtype, read as stored:
-    // each weight exactly as weight_value (and the row conversions above) give it.
+    // The same for rows o0..o0+15 of a 2-D weight of any dtype, read as stored: each weight
+    // exactly as weight_value (and the row conversions above) give it. Rows past the weight's end
+    // (a narrow last panel) repeat its last row; their results are not used.
     void (*pack_weights)(const TensorView& w, int64_t o0, float* panel);
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.

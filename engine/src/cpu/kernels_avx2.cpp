@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -380,35 +381,42 @@ __m256 load_q4_levels(const uint8_t* row, const uint16_t* row_scales, int64_t k)
 }
 
 // Rows o0..o0+15 of W straight from their stored form, each weight exactly as the row
-// conversions above give it: no float32 copy of the rows on the way.
+// conversions above give it: no float32 copy of the rows on the way. Each panel row's start is
+// found once (past the weight's end, the last row's again).
 void pack_weights(const TensorView& W, int64_t o0, float* panel) {
     const int64_t n = W.shape[1];
-    auto one = [&](int r, int64_t k) { return weight_value(W, o0 + r, k); };   // the tail past the last 8
+    int64_t rows[16];
+    for (int r = 0; r < 16; ++r) rows[r] = std::min(o0 + r, W.shape[0] - 1);
+    auto starts = [&](const auto* base, int64_t per_row) {   // row r's first element, stored `per_row` apart
+        std::array<decltype(base), 16> p;
+        for (int r = 0; r < 16; ++r) p[size_t(r)] = base + rows[r] * per_row;
+        return p;
+    };
+    auto one = [&](int r, int64_t k) { return weight_value(W, rows[r], k); };   // the tail past the last 8
     switch (W.dtype) {
     case DType::F32: {
-        const float* w = static_cast<const float*>(W.data) + o0 * n;
-        return pack_rows([=](int r, int64_t k) { return _mm256_loadu_ps(w + r * n + k); }, one, n, panel);
+        const auto w = starts(static_cast<const float*>(W.data), n);
+        return pack_rows([&](int r, int64_t k) { return _mm256_loadu_ps(w[size_t(r)] + k); }, one, n, panel);
     }
     case DType::F16: {
-        const uint16_t* w = static_cast<const uint16_t*>(W.data) + o0 * n;
-        return pack_rows([=](int r, int64_t k) { return load_f16(w + r * n + k); }, one, n, panel);
+        const auto w = starts(static_cast<const uint16_t*>(W.data), n);
+        return pack_rows([&](int r, int64_t k) { return load_f16(w[size_t(r)] + k); }, one, n, panel);
     }
     case DType::BF16: {
-        const uint16_t* w = static_cast<const uint16_t*>(W.data) + o0 * n;
-        return pack_rows([=](int r, int64_t k) { return load_bf16(w + r * n + k); }, one, n, panel);
+        const auto w = starts(static_cast<const uint16_t*>(W.data), n);
+        return pack_rows([&](int r, int64_t k) { return load_bf16(w[size_t(r)] + k); }, one, n, panel);
     }
     case DType::Q8: {
-        const int8_t* w = static_cast<const int8_t*>(W.data) + o0 * n;
+        const auto w = starts(static_cast<const int8_t*>(W.data), n);
         float scale[16];
-        for (int r = 0; r < 16; ++r) scale[r] = f16_to_f32(W.scales[o0 + r]);
-        return pack_rows([&](int r, int64_t k) { return _mm256_mul_ps(load_q8(w + r * n + k), _mm256_set1_ps(scale[r])); },
+        for (int r = 0; r < 16; ++r) scale[r] = f16_to_f32(W.scales[rows[r]]);
+        return pack_rows([&](int r, int64_t k) { return _mm256_mul_ps(load_q8(w[size_t(r)] + k), _mm256_set1_ps(scale[r])); },
                          one, n, panel);
     }
     case DType::Q4: {
-        const uint8_t* w = static_cast<const uint8_t*>(W.data) + o0 * n / 2;
-        const uint16_t* scales = W.scales + o0 * (n / kQ4Group);
-        return pack_rows([=](int r, int64_t k) { return load_q4_levels(w + r * n / 2, scales + r * (n / kQ4Group), k); },
-                         one, n, panel);
+        const auto w = starts(static_cast<const uint8_t*>(W.data), n / 2);
+        const auto scales = starts(W.scales, n / kQ4Group);
+        return pack_rows([&](int r, int64_t k) { return load_q4_levels(w[size_t(r)], scales[size_t(r)], k); }, one, n, panel);
     }
     }
 }

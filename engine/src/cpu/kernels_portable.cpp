@@ -102,7 +102,7 @@ void pack_panel(const float* const rows[16], int64_t n, float* panel) {
 
 void pack_weights(const TensorView& W, int64_t o0, float* panel) {
     for (int64_t k = 0; k < W.shape[1]; ++k)
-        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = weight_value(W, o0 + r, k);
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = weight_value(W, std::min(o0 + r, W.shape[0] - 1), k);
 }
 
 void softmax(float* x, int64_t n, float scale) {

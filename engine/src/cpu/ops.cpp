@@ -34,23 +34,6 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
     return buf;
 }
 
-// Rows o0 .. o0+15 of W as float32, k-major (panel[k * 16 + r]); rows past the end are zero.
-// `rows` holds 16 rows of scratch.
-static void pack_panel(const CpuKernels& k, const TensorView& W, int64_t o0, float* rows, float* panel) {
-    const int64_t in = W.shape[1];
-    if (o0 + kPanelRows <= W.shape[0]) {   // the common case, converted on the way
-        k.pack_weights(W, o0, panel);
-        return;
-    }
-    const float* r[kPanelRows];
-    for (int64_t i = 0; i < kPanelRows; ++i) {
-        float* buf = rows + i * in;
-        if (o0 + i < W.shape[0]) r[i] = weight_row(k, W, o0 + i, buf);
-        else r[i] = std::fill_n(buf, in, 0.0f) - in;
-    }
-    k.pack_panel(r, in, panel);
-}
-
 // y[t, o0 .. o0+15] = W[o0 .. o0+15] . x[t] for all n tokens, through one packed panel. The inner
 // dimension goes in chunks so that the chunk of every token stays in L2 while the panel streams;
 // each token's accumulators live in y itself, or in `tile` for a last panel narrower than 16.
@@ -118,7 +101,7 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
         for (int64_t item = begin; item < end; ++item) {
             const int64_t o0 = item * kPanelRows, rows = std::min(kPanelRows, out - o0);
             if (batch) {
-                pack_panel(cx.k, W, o0, s.rows, s.panel);
+                cx.k.pack_weights(W, o0, s.panel);
                 panel_times_tokens(cx.k, s.panel, in, x, n, y, out, o0, s.tile);
             } else {
                 rows_times_tokens(cx.k, W, o0, rows, x, n, y, out);

@@ -9,11 +9,10 @@
 
 namespace phidesk {
 
-// Per-thread scratch: 16 weight rows as float32, their packed panel and a 16 x 6 tile for
-// linear(), and attention's working space, linear in the context length: a decode step's scores,
-// or for a prompt one head's keys and values packed into panels and a tile's probabilities.
+// Per-thread scratch: 16 weight rows packed as a float32 panel and a 16 x 6 tile for linear(),
+// and attention's working space, linear in the context length: a decode step's scores, or for a
+// prompt one head's keys and values packed into panels and a tile's probabilities.
 struct ThreadScratch {
-    float* rows;        // [kPanelRows * max in]
     float* panel;       // [max in * kPanelRows]
     float* tile;        // [kPanelRows * kPanelTokens]
     float* attention;   // attention_scratch_floats(context, head_dim)
@@ -23,7 +22,7 @@ inline int64_t attention_scratch_floats(int64_t context, int64_t head_dim) {
     return round_to_panel(context) * (head_dim + round_to_panel(head_dim) + kPanelTokens);
 }
 inline int64_t thread_scratch_floats(int64_t max_in, int64_t context, int64_t head_dim) {
-    return max_in * kPanelRows * 2 + kPanelRows * kPanelTokens + attention_scratch_floats(context, head_dim);
+    return max_in * kPanelRows + kPanelRows * kPanelTokens + attention_scratch_floats(context, head_dim);
 }
 
 // linear() reads the weights once per token up to this many tokens (decode), else packs panels.
