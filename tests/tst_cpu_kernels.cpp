@@ -3,6 +3,9 @@
 #include <cmath>
 #include <random>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "cpu/kernels.h"
 #include "cpu/ops.h"
 #include "quantize.h"
@@ -175,8 +178,8 @@ private slots:
             if (t.dtype == DType::F16) return k.dot_f16(reinterpret_cast<const uint16_t*>(p), x, cols);
             if (t.dtype == DType::BF16) return k.dot_bf16(reinterpret_cast<const uint16_t*>(p), x, cols);
             if (t.dtype == DType::Q8) return k.dot_q8(reinterpret_cast<const int8_t*>(p), f16_to_f32(t.scales[r]), x, cols);
-            std::vector<float> xq(static_cast<size_t>(cols));
-            q4_input_order(x, cols, xq.data());
+            std::vector<float> xq(static_cast<size_t>(q4_input_floats(cols)), std::nanf(""));   // the order writes every float
+            k.q4_input_order(x, cols, xq.data());
             return k.dot_q4(p, t.scales + r * (cols / kQ4Group), xq.data(), cols);
         };
         for (int64_t cols : {int64_t(32), int64_t(64), int64_t(160), int64_t(2560), int64_t(2592), int64_t(10240)}) {
@@ -238,8 +241,8 @@ private slots:
             if (cols % kQ4Group == 0) {
                 const std::vector<uint8_t> p4 = quantize(DType::Q4, t4);
                 const size_t ns = scale_count(DType::Q4, 1, cols);
-                std::vector<float> xq(x.size());
-                q4_input_order(x.data(), cols, xq.data());
+                std::vector<float> xq(static_cast<size_t>(q4_input_floats(cols)));
+                k.q4_input_order(x.data(), cols, xq.data());
                 QCOMPARE(double(k.dot_q4(p4.data() + 2 * ns, reinterpret_cast<const uint16_t*>(p4.data()), xq.data(), cols)), exact4);
             }
             for (DType d : {DType::F16, DType::BF16}) {   // tails: bit-equal to convert-then-dot
@@ -383,7 +386,10 @@ private slots:
                 std::vector<uint8_t> bytes;
                 const TensorView t = random_weight(d, 11, cols, 7, bytes);
                 std::vector<float> xq = x;
-                if (d == DType::Q4) q4_input_order(x.data(), cols, xq.data());
+                if (d == DType::Q4) {
+                    xq.resize(static_cast<size_t>(q4_input_floats(cols)));
+                    k.q4_input_order(x.data(), cols, xq.data());
+                }
                 for (int64_t o : {0, 3}) {
                     float got[8];
                     k.dot8(t, o, xq.data(), got);
@@ -398,6 +404,45 @@ private slots:
 
     void eight_row_dots_equal_one_row_dots_data() { levels_data(); }
 
+    // The Q4 dots read no byte past a weight's end, nor scale past its scales, though the AVX-512
+    // ones load 128 weights at a time: the weight's bytes and scales are copied to end right at an
+    // unreadable page, and the last row alone, and the last eight, give what they give elsewhere.
+    void q4_dots_stop_at_the_weight_end() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        const size_t page = size_t(sysconf(_SC_PAGESIZE));
+        for (int64_t cols : {32, 96, 160, 2592}) {
+            std::vector<uint8_t> bytes;
+            const TensorView W = random_weight(DType::Q4, 8, cols, 12, bytes);
+            const size_t values = value_bytes(DType::Q4, 8, cols), scales = 2 * scale_count(DType::Q4, 8, cols);
+            // Two regions, each followed by a PROT_NONE page: values, then scales, flush to their end.
+            const size_t span = (std::max(values, scales) + page - 1) / page * page;
+            void* m = mmap(nullptr, 2 * (span + page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            QVERIFY(m != MAP_FAILED);
+            auto* base = static_cast<uint8_t*>(m);
+            QCOMPARE(mprotect(base + span, page, PROT_NONE), 0);
+            QCOMPARE(mprotect(base + 2 * span + page, page, PROT_NONE), 0);
+            uint8_t* v = base + span - values;
+            uint8_t* sc = base + 2 * span + page - scales;
+            std::copy_n(static_cast<const uint8_t*>(W.data), values, v);
+            std::copy_n(reinterpret_cast<const uint8_t*>(W.scales), scales, sc);
+            const TensorView edge{"w", DType::Q4, {8, cols}, v, reinterpret_cast<const uint16_t*>(sc)};
+            const std::vector<float> x = random_vector(size_t(cols), 13);
+            std::vector<float> xq(static_cast<size_t>(q4_input_floats(cols)));
+            k.q4_input_order(x.data(), cols, xq.data());
+            float got[8], want[8];
+            k.dot8(edge, 0, xq.data(), got);
+            k.dot8(W, 0, xq.data(), want);
+            const float last = dot_row(k, edge, 7, xq.data());
+            munmap(m, 2 * (span + page));
+            for (int r = 0; r < 8; ++r) QCOMPARE(got[r], want[r]);
+            QCOMPARE(last, want[7]);
+        }
+    }
+
+    void q4_dots_stop_at_the_weight_end_data() { levels_data(); }
+
     // linear() for a decode step with an input wide enough for the eight-row dots (4160 > 4096):
     // 21 rows (two groups of eight, then single rows) and two tokens, each output exactly its
     // one-row dot plus the bias.
@@ -407,7 +452,7 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t out = 21, in = 4160, n = 2;
         ThreadPool pool(2);
-        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0, 0))), q4_input(size_t(kMaxDecodeTokens * in));
+        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0, 0))), q4_input(size_t(kMaxDecodeTokens * q4_input_floats(in)));
         std::vector<ThreadScratch> ts;
         for (int t = 0; t < 2; ++t) {
             float* panel = scratch.data() + t * thread_scratch_floats(in, 0, 0);
@@ -418,12 +463,16 @@ private slots:
         for (DType d : {DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
             std::vector<uint8_t> bytes;
             const TensorView W = random_weight(d, out, in, 11, bytes);
-            std::vector<float> y(size_t(n * out)), xq = x;
+            std::vector<float> y(size_t(n * out)), xq(static_cast<size_t>(q4_input_floats(in)));
             linear(cx, W, bias.data(), x.data(), n, y.data());
             for (int64_t t = 0; t < n; ++t) {
-                if (d == DType::Q4) q4_input_order(x.data() + t * in, in, xq.data() + t * in);
+                const float* xt = x.data() + t * in;
+                if (d == DType::Q4) {
+                    k.q4_input_order(xt, in, xq.data());
+                    xt = xq.data();
+                }
                 for (int64_t o = 0; o < out; ++o) {
-                    const float want = dot_row(k, W, o, xq.data() + t * in) + bias[size_t(o)];
+                    const float want = dot_row(k, W, o, xt) + bias[size_t(o)];
                     QVERIFY2(y[size_t(t * out + o)] == want, qPrintable(QString("%1, token %2, row %3").arg(dtype_name(d)).arg(t).arg(o)));
                 }
             }

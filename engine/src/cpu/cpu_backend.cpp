@@ -81,7 +81,7 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
         scratch_.push_back({panel, tile, tile + kPanelRows * kPanelTokens});
     }
     cx_.scratch = scratch_.data();
-    q4_input_.resize(size_t(kMaxDecodeTokens * in));
+    q4_input_.resize(size_t(kMaxDecodeTokens * q4_input_floats(in)));
     cx_.q4_input = q4_input_.data();
 
     for (const LayerWeights& L : w_.layers)

@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include <algorithm>
+
 #include "phidesk/error.h"
 #include "phidesk/tensor.h"
 
@@ -9,12 +11,13 @@
 
 namespace phidesk {
 
-void q4_input_order(const float* x, int64_t n, float* xq) {
+void q4_order_pairs(const float* x, int64_t n, float* xq) {
     for (int64_t g = 0; g < n; g += kQ4Group)
         for (int64_t i = 0; i < kQ4Group / 2; ++i) {
             xq[g + i] = x[g + 2 * i];
             xq[g + kQ4Group / 2 + i] = x[g + 2 * i + 1];
         }
+    std::fill(xq + n, xq + q4_input_floats(n), 0.0f);
 }
 
 float dot_row(const CpuKernels& k, const TensorView& W, int64_t o, const float* x) {

@@ -30,9 +30,12 @@ struct CpuKernels {
     float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
     float (*dot_q8)(const int8_t* w, float scale, const float* x, int64_t n);
-    // xq: the input in Q4 order (q4_input_order), so that nibbles unpack without shuffles.
+    // xq: the input in this level's Q4 order (q4_input_order below), so nibbles unpack without shuffles.
     float (*dot_q4)(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t n);
-    // Rows o..o+7 of a 2-D weight (any dtype; x in Q4 order for Q4) against x: out[r] is bit-equal
+    // x[0, n) reordered the way this level's Q4 dots read it, into xq[0, q4_input_floats(n)),
+    // zeros past the last element. n a multiple of kQ4Group.
+    void (*q4_input_order)(const float* x, int64_t n, float* xq);
+    // Rows o..o+7 of a 2-D weight (any dtype; x in this level's Q4 order for Q4) against x: out[r] is bit-equal
     // to the one-row dot of row o+r above, but x is read once for the eight rows. That matters
     // when x is too wide to stay in L1 beside the weights streaming past (fc2's 10240 floats):
     // one row at a time then reads it from L2 for every row, at about half the speed.
@@ -63,11 +66,14 @@ inline float gelu_new_scalar(float v) {
     return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
 
-// x in the order dot_q4 reads it: per group of 32, its 16 even elements, then its 16 odd ones
-// (a stored byte holds elements 2i and 2i+1). n a multiple of kQ4Group.
-void q4_input_order(const float* x, int64_t n, float* xq);
+// The length of a reordered Q4 input: n rounded up to whole 128-element blocks, which the AVX-512
+// dots read (their padding is zero).
+inline int64_t q4_input_floats(int64_t n) { return (n + 127) / 128 * 128; }
+// The portable and AVX2 levels' Q4 order: per group of 32, its 16 even elements, then its 16 odd
+// ones (a stored byte holds elements 2i and 2i+1).
+void q4_order_pairs(const float* x, int64_t n, float* xq);
 
-// Row o of a 2-D weight of any dtype against x (in Q4 order for Q4), by k's one-row dot for it.
+// Row o of a 2-D weight of any dtype against x (in k's Q4 order for Q4), by k's one-row dot for it.
 float dot_row(const CpuKernels& k, const TensorView& w, int64_t o, const float* x);
 // Weight [o, i] of a 2-D weight of any dtype as float, as the row conversions give it.
 float weight_value(const TensorView& w, int64_t o, int64_t i);

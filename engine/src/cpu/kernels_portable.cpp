@@ -140,7 +140,7 @@ float fma_loop(int64_t iterations) {
 }  // namespace
 
 const CpuKernels kPortableKernels = {"portable", dot,        key_scores, weighted_sum,         f16_row,   bf16_row, q8_row, q4_row,
-                                     dot_f16,    dot_bf16,   dot_q8,         dot_q4,    dot8,     pack_panel,
+                                     dot_f16,    dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
                                      pack_weights, gemm_16x6, gelu_new, softmax, sum, fma_loop};
 
 }  // namespace phidesk

@@ -67,8 +67,9 @@ static void panel_times_tokens(const CpuKernels& k, const float* panel, int64_t 
 // then ran at half the speed of the other products. Eight rows at a time read it once per
 // eight (int8 fc2: 1.6-1.7x; 4 rows gave 1.4x, 16 no more than 4). Narrower inputs stay one row
 // at a time, which measured faster there.
+// Token t's input starts at x + t * x_stride.
 static void rows_times_tokens(const CpuKernels& k, const TensorView& W, int64_t o0, int64_t rows, const float* x,
-                              int64_t n, float* y, int64_t out) {
+                              int64_t x_stride, int64_t n, float* y, int64_t out) {
     constexpr int64_t kWideInput = 4096;
     const int64_t in = W.shape[1];
     int64_t o = o0;
@@ -76,11 +77,11 @@ static void rows_times_tokens(const CpuKernels& k, const TensorView& W, int64_t 
         for (; o + 8 <= o0 + rows; o += 8)
             for (int64_t t = 0; t < n; ++t) {
                 float eight[8];
-                k.dot8(W, o, x + t * in, eight);
+                k.dot8(W, o, x + t * x_stride, eight);
                 for (int r = 0; r < 8; ++r) y[t * out + o + r] = eight[r];
             }
     for (; o < o0 + rows; ++o)
-        for (int64_t t = 0; t < n; ++t) y[t * out + o] = dot_row(k, W, o, x + t * in);
+        for (int64_t t = 0; t < n; ++t) y[t * out + o] = dot_row(k, W, o, x + t * x_stride);
 }
 
 void linear(CpuContext& cx, const TensorView& W, const float* bias, const float* x, int64_t n, float* y,
@@ -92,8 +93,10 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
     // logits differ by float rounding between the paths.
     // Work items are blocks of 16 output rows either way, so the epilogue runs over whole blocks.
     const bool batch = n > kMaxDecodeTokens;
+    int64_t x_stride = in;
     if (!batch && W.dtype == DType::Q4) {   // reordered once here, read by every row
-        for (int64_t t = 0; t < n; ++t) q4_input_order(x + t * in, in, cx.q4_input + t * in);
+        x_stride = q4_input_floats(in);
+        for (int64_t t = 0; t < n; ++t) cx.k.q4_input_order(x + t * in, in, cx.q4_input + t * x_stride);
         x = cx.q4_input;
     }
     cx.pool.parallel_for((out + kPanelRows - 1) / kPanelRows, [&](int64_t begin, int64_t end, int thread) {
@@ -104,7 +107,7 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
                 cx.k.pack_weights(W, o0, s.panel);
                 panel_times_tokens(cx.k, s.panel, in, x, n, y, out, o0, s.tile);
             } else {
-                rows_times_tokens(cx.k, W, o0, rows, x, n, y, out);
+                rows_times_tokens(cx.k, W, o0, rows, x, x_stride, n, y, out);
             }
             for (int64_t t = 0; t < n; ++t) {
                 float* yt = y + t * out + o0;

@@ -32,7 +32,7 @@ struct CpuContext {
     ThreadPool& pool;
     const CpuKernels& k;
     ThreadScratch* scratch;   // pool.size() entries
-    float* q4_input;          // [kMaxDecodeTokens * max in]: decode inputs in Q4 order
+    float* q4_input;          // [kMaxDecodeTokens * q4_input_floats(max in)]: decode inputs in k's Q4 order
 };
 
 // y[t] = LayerNorm(x[t]) * w + b, statistics in float32 (mean, biased variance).
