@@ -1,5 +1,6 @@
 // Each CPU kernel level against the scalar conversions and plain references.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 
@@ -372,6 +373,25 @@ private slots:
     }
 
     void softmax_matches_formula_data() { levels_data(); }
+
+    // parallel_for hands out every item exactly once, in non-empty ranges, to threads that exist,
+    // however the chunks shrink; with no more items than threads, item i runs on thread i.
+    void thread_pool_runs_every_item_once() {
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            for (int64_t n : {1, 2, 3, 7, 100, 10007}) {
+                std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+                std::atomic<bool> bad_range{false}, bad_thread{false};
+                pool.parallel_for(n, [&](int64_t begin, int64_t end, int thread) {
+                    if (begin >= end || begin < 0 || end > n) bad_range = true;
+                    if (thread < 0 || thread >= pool.size() || (n <= pool.size() && thread != begin)) bad_thread = true;
+                    for (int64_t i = begin; i < end; ++i) runs[size_t(i)].fetch_add(1);
+                });
+                QVERIFY(!bad_range && !bad_thread);
+                for (int64_t i = 0; i < n; ++i) QVERIFY2(runs[size_t(i)] == 1, qPrintable(QString("%1 threads, %2 items: item %3").arg(threads).arg(n).arg(i)));
+            }
+        }
+    }
 
     // dot8 (decode of wide inputs) against the one-row dots: each of the eight rows bit-equal,
     // for every dtype, at widths with and without vector tails, from row 0 and from row 3.

@@ -36,16 +36,23 @@ ThreadPool::~ThreadPool() {
     for (std::thread& t : workers_) t.join();
 }
 
-// Threads take chunks of about 1/8 of a fair share in turn, so a thread slowed by the rest of
-// the machine (or a busier part of the range) does not hold up the others.
+// Threads take chunks in turn, each a share of what is left (guided scheduling): large while
+// much remains, single items at the end, so that the threads finish together even when one is
+// slowed by the rest of the machine (or a busier part of the range).
 void ThreadPool::run_range(int index) {
     if (n_ <= size()) {   // one item per thread, each on its own thread (the FMA benchmark relies on it)
         if (index < n_) task_(ctx_, index, index + 1, index);
         return;
     }
-    const int64_t chunk = std::max<int64_t>(1, n_ / (int64_t(size()) * 8));
-    for (int64_t begin; (begin = next_.fetch_add(chunk, std::memory_order_relaxed)) < n_;)
-        task_(ctx_, begin, std::min(n_, begin + chunk), index);
+    const int64_t parts = 4 * int64_t(size());
+    int64_t begin = next_.load(std::memory_order_relaxed);
+    while (begin < n_) {
+        const int64_t end = begin + std::max<int64_t>(1, (n_ - begin) / parts);
+        if (next_.compare_exchange_weak(begin, end, std::memory_order_relaxed)) {
+            task_(ctx_, begin, end, index);
+            begin = next_.load(std::memory_order_relaxed);
+        }
+    }
 }
 
 void ThreadPool::run(int64_t n, Task task, void* ctx) {
