@@ -1,6 +1,9 @@
 // The forward pass against the reference goldens, on every CPU kernel level, plus the
 // properties generation relies on: cached decoding equals a full pass, namings agree, limits hold.
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 
 #include "cpu/kernels.h"
 #include "phidesk/backend.h"
@@ -8,7 +11,26 @@
 #include "phidesk/golden.h"
 #include "phidesk/model.h"
 #include "phidesk/phz.h"
+#include "phidesk/sampler.h"
 #include "test_support.h"
+
+// Every allocation in this binary passes here, so a test can check that a stretch of code makes none.
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t align = std::max(std::size_t(a), sizeof(void*));
+    if (void* p = std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace phidesk;
 
@@ -126,6 +148,42 @@ private slots:
                 apart.insert(apart.end(), step.begin(), step.end());
             }
             QVERIFY2(together == apart, quant);
+        }
+    }
+
+    // A decode step on the CPU allocates nothing (issue 7/8): once a prompt has run, one-token
+    // evals into a logits vector already sized, and sampled steps, make no heap allocation, at
+    // every kernel level and for float, int8 and int4 weights (int4 reorders its input per step).
+    void decode_steps_allocate_nothing() {
+        QTemporaryDir tmp;
+        std::vector<std::shared_ptr<const Model>> models{Model::load(test::model_dir("tiny-phi2"))};
+        for (const char* quant : {"int8", "int4"}) {
+            const auto phz = std::filesystem::path(tmp.path().toStdString()) / (std::string(quant) + ".phz");
+            ConvertOptions co;
+            co.quant = quant;
+            convert_to_phz(test::model_dir("tiny-phi2"), phz, co);
+            models.push_back(Model::load(phz));
+        }
+        for (const char* level : {"portable", "avx2", "avx512"}) {
+            if (!cpu_runs_kernels(level)) continue;
+            for (const auto& model : models) {
+                BackendOptions o;
+                o.cpu_kernels = level;
+                o.threads = 2;
+                auto b = make_backend(model, o);
+                Sampler sampler(default_sampling(Job::Chat));
+                const auto tokens = some_tokens(13, 51200);
+                std::vector<float> logits;
+                b->eval(std::span(tokens).first(8), LogitsFor::Last, logits);   // first uses size the buffers
+                b->eval(std::span(tokens).subspan(8, 1), LogitsFor::Last, logits);
+                b->eval_and_pick(std::span(tokens).subspan(9, 1), sampler, std::span(tokens).first(10));
+                const long before = g_allocations.load();
+                b->eval(std::span(tokens).subspan(10, 1), LogitsFor::Last, logits);
+                b->eval_and_pick(std::span(tokens).subspan(11, 1), sampler, std::span(tokens).first(12));
+                b->eval_and_pick(std::span(tokens).subspan(12, 1), sampler, tokens);
+                const long made = g_allocations.load() - before;
+                QVERIFY2(made == 0, qPrintable(QString("%1, %2: %3 allocations").arg(level).arg(QString::fromStdString(b->description())).arg(made)));
+            }
         }
     }
 
