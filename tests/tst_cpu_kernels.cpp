@@ -432,7 +432,7 @@ private slots:
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const size_t page = size_t(sysconf(_SC_PAGESIZE));
-        for (int64_t cols : {32, 96, 160, 2592}) {
+        for (int64_t cols : {32, 64, 96, 160, 2592}) {   // last blocks of 1, 2, 3, 1, 1 groups
             std::vector<uint8_t> bytes;
             const TensorView W = random_weight(DType::Q4, 8, cols, 12, bytes);
             const size_t values = value_bytes(DType::Q4, 8, cols), scales = 2 * scale_count(DType::Q4, 8, cols);

@@ -1,7 +1,9 @@
 // The forward pass against the reference goldens, on every CPU kernel level, plus the
 // properties generation relies on: cached decoding equals a full pass, namings agree, limits hold.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -14,7 +16,8 @@
 #include "phidesk/sampler.h"
 #include "test_support.h"
 
-// Every allocation in this binary passes here, so a test can check that a stretch of code makes none.
+// Every operator new in this binary passes here (not direct malloc calls), so a test can check that
+// a stretch of C++ code makes no heap allocation.
 static std::atomic<long> g_allocations{0};
 void* operator new(std::size_t n) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -24,6 +27,7 @@ void* operator new(std::size_t n) {
 void* operator new(std::size_t n, std::align_val_t a) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
     const std::size_t align = std::max(std::size_t(a), sizeof(void*));
+    if (n > SIZE_MAX - align) throw std::bad_alloc();
     if (void* p = std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)) return p;
     throw std::bad_alloc();
 }

@@ -35,7 +35,8 @@ Sampler::Sampler(const SamplerParams& p) : p_(p), rng_(p.seed) {
     if (p.top_k < 0 || !(p.top_p > 0.0f && p.top_p <= 1.0f) || !(p.min_p >= 0.0f && p.min_p < 1.0f) ||
         !(p.repeat_penalty > 0.0f) || p.repeat_window < 0 || !std::isfinite(p.temperature))
         throw Error("invalid sampling settings (top_k >= 0, 0 < top_p <= 1, 0 <= min_p < 1, repeat_penalty > 0)");
-    // So that a growing context does not allocate per token (Phi's contexts hold at most 2048).
+    // seen_ holds at most repeat_window ids: reserved now, a growing context does not reallocate
+    // it per token. (Capped: a window longer than any Phi context, 2048, would reserve in vain.)
     seen_.reserve(size_t(std::min(p.repeat_window, 4096)));
 }
 

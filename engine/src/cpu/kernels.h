@@ -66,9 +66,10 @@ inline float gelu_new_scalar(float v) {
     return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
 
-// The length of a reordered Q4 input: n rounded up to whole 128-element blocks, which the AVX-512
-// dots read (their padding is zero).
-inline int64_t q4_input_floats(int64_t n) { return (n + 127) / 128 * 128; }
+// The length of a reordered Q4 input: n rounded up to whole blocks of kQ4Block elements (four
+// groups), which the AVX-512 dots read; the padding is zero.
+inline constexpr int64_t kQ4Block = 128;
+inline int64_t q4_input_floats(int64_t n) { return (n + kQ4Block - 1) / kQ4Block * kQ4Block; }
 // The portable and AVX2 levels' Q4 order: per group of 32, its 16 even elements, then its 16 odd
 // ones (a stored byte holds elements 2i and 2i+1).
 void q4_order_pairs(const float* x, int64_t n, float* xq);

@@ -93,8 +93,9 @@ float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
 // 8j..8j+7, nibble k element 8j+k, so the block's weights k of all 16 dwords are one vector:
 // vpermps reads only the low 4 bits of each index, so the dwords shifted right by 4k pick those
 // levels from a 16-entry table, and xq holds the block's x in the same order (q4_order_blocks).
-// Against widening each group's 16 bytes first (one load per 32 weights, two shifts less per
-// block), this streamed 19.5-20.8 -> 22.4-24.0 GB/s on two threads (a 200 MB matrix). A block's
+// Against widening each group's 16 bytes first (per block four widening loads and four shifts,
+// where this takes one load and seven shifts, and four scale products, where this takes one),
+// this streamed 19.5-20.8 -> 22.4-24.0 GB/s on two threads over a 200 MB matrix. A block's
 // four group sums sit in lanes 0-3, 4-7, 8-11 and 12-15 and are scaled there by one vector. A
 // last block of fewer groups loads only its own bytes and scales; xq's padding is zero.
 // R rows at once, as dot_rows_by: row r's bytes start at w + r * row_bytes, its scales at
@@ -132,9 +133,10 @@ void dot_q4_rows(const uint8_t* w, int64_t row_bytes, const uint16_t* scales, in
     for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-// xq[b + 16k + j] = x[b + 8j + k] for each 128-element block b: the order dot_q4_rows reads.
+// xq[b + 16k + j] = x[b + 8j + k] for each block b: the order dot_q4_rows reads.
 void q4_order_blocks(const float* x, int64_t n, float* xq) {
-    for (int64_t b = 0; b < q4_input_floats(n); b += 128)
+    static_assert(kQ4Block == 128, "16 dwords of 8 nibbles");
+    for (int64_t b = 0; b < q4_input_floats(n); b += kQ4Block)
         for (int64_t k = 0; k < 8; ++k)
             for (int64_t j = 0; j < 16; ++j) xq[b + 16 * k + j] = b + 8 * j + k < n ? x[b + 8 * j + k] : 0.0f;
 }
