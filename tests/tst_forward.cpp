@@ -57,6 +57,15 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
     return m;
 }
 
+// tiny-phi2 converted to a .phz with `quant` weights ("int8", "int4") in dir; returns its path.
+std::filesystem::path quantized_tiny_phi2(const QTemporaryDir& dir, const std::string& quant) {
+    const auto phz = std::filesystem::path(dir.path().toStdString()) / (quant + ".phz");
+    ConvertOptions co;
+    co.quant = quant;
+    convert_to_phz(test::model_dir("tiny-phi2"), phz, co);
+    return phz;
+}
+
 }  // namespace
 
 class TestForward : public QObject {
@@ -136,11 +145,7 @@ private slots:
     void short_batches_equal_single_steps_with_quantized_weights() {
         QTemporaryDir tmp;
         for (const char* quant : {"int8", "int4"}) {
-            const auto phz = std::filesystem::path(tmp.path().toStdString()) / (std::string(quant) + ".phz");
-            ConvertOptions co;
-            co.quant = quant;
-            convert_to_phz(test::model_dir("tiny-phi2"), phz, co);
-            auto b = make_backend(Model::load(phz), {});
+            auto b = make_backend(Model::load(quantized_tiny_phi2(tmp, quant)), {});
             const auto tokens = some_tokens(9, 51200);
             std::vector<float> together, step, apart;
             b->eval(std::span(tokens).first(6), LogitsFor::All, apart);   // prefill path
@@ -161,13 +166,7 @@ private slots:
     void decode_steps_allocate_nothing() {
         QTemporaryDir tmp;
         std::vector<std::shared_ptr<const Model>> models{Model::load(test::model_dir("tiny-phi2"))};
-        for (const char* quant : {"int8", "int4"}) {
-            const auto phz = std::filesystem::path(tmp.path().toStdString()) / (std::string(quant) + ".phz");
-            ConvertOptions co;
-            co.quant = quant;
-            convert_to_phz(test::model_dir("tiny-phi2"), phz, co);
-            models.push_back(Model::load(phz));
-        }
+        for (const char* quant : {"int8", "int4"}) models.push_back(Model::load(quantized_tiny_phi2(tmp, quant)));
         for (const char* level : {"portable", "avx2", "avx512"}) {
             if (!cpu_runs_kernels(level)) continue;
             for (const auto& model : models) {

@@ -1,7 +1,7 @@
 // AVX-512 (F/BW/VL) dots: decode's F16/BF16/Q4 dots, of one row or eight, the float `dot`
-// (F32 weights) and the input order its Q4 dots read; everything else is the AVX2 table's. This file alone is compiled
-// with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here runs unless
-// cpu_runs_kernels("avx512") said yes.
+// (F32 weights) and the input order its Q4 dots read; everything else is the AVX2 table's. This
+// file alone is compiled with -mavx512f -mavx512bw -mavx512vl (plus the AVX2 flags); nothing here
+// runs unless cpu_runs_kernels("avx512") said yes.
 //
 // Decode streams every weight once per token, so its inner loop must keep up with memory while
 // converting each weight to float: 16 lanes per instruction halve the instructions per weight,
