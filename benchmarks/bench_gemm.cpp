@@ -79,14 +79,8 @@ int main(int argc, char** argv) {
 
     ThreadPool pool(threads);
     const CpuKernels& k = select_cpu_kernels("");
-    const int64_t per_thread = thread_scratch_floats(max_in, 0, 0);
-    std::vector<float> scratch(size_t(threads * per_thread));
-    std::vector<ThreadScratch> ts;
-    for (int t = 0; t < threads; ++t) {
-        float* panel = scratch.data() + t * per_thread;
-        ts.push_back({panel, panel + max_in * kPanelRows, nullptr});
-    }
-    CpuContext cx{pool, k, ts.data(), nullptr};
+    ScratchBuffers scratch(threads, max_in, 0, 0);
+    CpuContext cx{pool, k, scratch.data(), nullptr};
     openblas_set_num_threads(threads);
 
     auto phidesk_layer = [&](bool f16) {

@@ -260,7 +260,8 @@ private slots:
 
     // The prefill kernels: pack_panel transposes 16 rows exactly; gemm_16x6 accumulates every
     // product of the panel and 6 tokens (within float rounding of a double sum), and running the
-    // inner dimension in two calls gives the bits of one call (k stays in order).
+    // inner dimension in two calls gives the bits of one call (k stays in order); over a panel of
+    // halves gemm_16x6_f16 gives the bits of gemm_16x6 over the panel converted.
     void panel_gemm_matches_reference() {
         QFETCH(QString, level);
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
@@ -286,6 +287,17 @@ private slots:
             k.gemm_16x6(panel.data(), xs, cut, acc_split);
             k.gemm_16x6(panel.data() + 16 * cut, xs_rest, n - cut, acc_split);
             QVERIFY(one == split);
+            std::vector<uint16_t> halves(panel.size());   // an F16 panel: bit for bit as its conversion
+            for (size_t i = 0; i < panel.size(); ++i) panel[i] = f16_to_f32(halves[i] = f32_to_f16(panel[i]));
+            std::vector<float> converted(96, 0.0f), f16(96, 0.0f);
+            float* acc_converted[6];
+            float* acc_f16[6];
+            for (int t = 0; t < 6; ++t) acc_converted[t] = converted.data() + 16 * t, acc_f16[t] = f16.data() + 16 * t;
+            k.gemm_16x6(panel.data(), xs, n, acc_converted);
+            k.gemm_16x6_f16(halves.data(), xs, cut, acc_f16);
+            k.gemm_16x6_f16(halves.data() + 16 * cut, xs_rest, n - cut, acc_f16);
+            QVERIFY(converted == f16);
+            QVERIFY(converted != one);   // the rounding to halves shows: a wrong panel would too
             for (int t = 0; t < 6; ++t)
                 for (int r = 0; r < 16; ++r) {
                     double exact = 0, magnitude = 0;
@@ -301,7 +313,8 @@ private slots:
     // Prefill packs 16 weight rows straight from their stored form: every weight of every dtype
     // must be exactly what the row conversions give (the products then equal the row-buffer
     // path's bit for bit), for rows in the middle of a weight, for a narrow last panel (rows 16-20
-    // of 21, then the last row again) and for widths with a tail.
+    // of 21, then the last row again) and for widths with a tail; F16 rows also pack as their
+    // stored halves.
     void weight_panels_equal_row_conversions() {
         QFETCH(QString, level);
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
@@ -313,6 +326,15 @@ private slots:
                 const TensorView W = random_weight(d, 21, cols, 5, bytes);
                 std::vector<float> panel(static_cast<size_t>(16 * cols)), row(static_cast<size_t>(cols));
                 for (int64_t o0 : {int64_t(3), int64_t(16)}) {
+                    if (d == DType::F16) {   // the halves as stored, the same rows
+                        std::vector<uint16_t> halves(panel.size());
+                        k.pack_f16_weights(W, o0, halves.data());
+                        const auto* stored = static_cast<const uint16_t*>(W.data);
+                        for (int r = 0; r < 16; ++r)
+                            for (int64_t i = 0; i < cols; ++i)
+                                QVERIFY2(halves[size_t(i * 16 + r)] == stored[std::min<int64_t>(o0 + r, 20) * cols + i],
+                                         qPrintable(QString("F16 cols %1 rows from %2, row %3 col %4").arg(cols).arg(o0).arg(r).arg(i)));
+                    }
                     k.pack_weights(W, o0, panel.data());
                     for (int r = 0; r < 16; ++r) {
                         const int64_t o = std::min<int64_t>(o0 + r, 20);
@@ -472,13 +494,9 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t out = 21, in = 4160, n = 2;
         ThreadPool pool(2);
-        std::vector<float> scratch(size_t(2 * thread_scratch_floats(in, 0, 0))), q4_input(size_t(kMaxDecodeTokens * q4_input_floats(in)));
-        std::vector<ThreadScratch> ts;
-        for (int t = 0; t < 2; ++t) {
-            float* panel = scratch.data() + t * thread_scratch_floats(in, 0, 0);
-            ts.push_back({panel, panel + in * kPanelRows, nullptr});
-        }
-        CpuContext cx{pool, k, ts.data(), q4_input.data()};
+        ScratchBuffers scratch(2, in, 0, 0);
+        std::vector<float> q4_input(size_t(kMaxDecodeTokens * q4_input_floats(in)));
+        CpuContext cx{pool, k, scratch.data(), q4_input.data()};
         const std::vector<float> x = random_vector(size_t(n * in), 9), bias = random_vector(size_t(out), 10);
         for (DType d : {DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
             std::vector<uint8_t> bytes;
@@ -513,14 +531,8 @@ private slots:
         QFETCH(bool, head_major);   // the cache's layout: [kv head][position][dim], or [position][kv head][dim]
         const AttentionShape shape = head_major ? AttentionShape{4, 2, 20, positions * 20, 20} : AttentionShape{4, 2, 20, 20, kv_width};
         ThreadPool pool(2);
-        const int64_t per_thread = thread_scratch_floats(0, positions, shape.head_dim);
-        std::vector<float> scratch(size_t(2 * per_thread));
-        std::vector<ThreadScratch> ts;
-        for (int t = 0; t < 2; ++t) {
-            float* base = scratch.data() + t * per_thread;
-            ts.push_back({base, base, base + kPanelRows * kPanelTokens});
-        }
-        CpuContext cx{pool, k, ts.data(), nullptr};
+        ScratchBuffers scratch(2, 0, positions, shape.head_dim);
+        CpuContext cx{pool, k, scratch.data(), nullptr};
         const std::vector<float> q = random_vector(size_t(n * q_width), 12), keys = random_vector(size_t(positions * kv_width), 13),
                                  values = random_vector(size_t(positions * kv_width), 14);
         std::vector<float> prompt(q.size()), single(q.size());

@@ -44,8 +44,7 @@ private:
     const ModelWeights& w_;
     const CpuKernels& kernels_;
     ThreadPool pool_;
-    std::vector<float> scratch_mem_;
-    std::vector<ThreadScratch> scratch_;
+    ScratchBuffers scratch_;
     std::vector<float> q4_input_;
     CpuContext cx_;
     std::vector<LayerVectors> lv_;
@@ -56,6 +55,8 @@ private:
     // Activations for one batch of up to kMaxBatch tokens.
     std::vector<float> x_, h_, q_, k_, v_, att_, a_, f_, m_;
 };
+
+int64_t widest_input(const ModelConfig& c) { return std::max<int64_t>(c.hidden_size, c.intermediate_size); }
 
 int resolve_context(const ModelConfig& c, int requested) {
     if (requested < 0 || requested > c.max_positions)
@@ -70,17 +71,10 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       w_(model_->weights()),
       kernels_(select_cpu_kernels(o.cpu_kernels)),
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
-      cx_{pool_, kernels_, nullptr, nullptr},
+      scratch_(pool_.size(), widest_input(c_), resolve_context(c_, o.context), c_.head_dim),
+      cx_{pool_, kernels_, scratch_.data(), nullptr},
       cache_(c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim) {
-    const int64_t in = std::max<int64_t>(c_.hidden_size, c_.intermediate_size);   // widest linear() input
-    const int64_t per_thread = thread_scratch_floats(in, cache_.context, c_.head_dim);
-    scratch_mem_.resize(size_t(pool_.size()) * size_t(per_thread));
-    for (int t = 0; t < pool_.size(); ++t) {
-        float* panel = scratch_mem_.data() + size_t(t) * size_t(per_thread);
-        float* tile = panel + in * kPanelRows;
-        scratch_.push_back({panel, tile, tile + kPanelRows * kPanelTokens});
-    }
-    cx_.scratch = scratch_.data();
+    const int64_t in = widest_input(c_);
     q4_input_.resize(size_t(kMaxDecodeTokens * q4_input_floats(in)));
     cx_.q4_input = q4_input_.data();
 

@@ -49,6 +49,12 @@ struct CpuKernels {
     // (a narrow last panel) repeat its last row; their results are not used.
     void (*pack_weights)(const TensorView& w, int64_t o0, float* panel);
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
+    // The same for F16 weights, whose panel keeps the stored halves (panel[k * 16 + r], rows past
+    // the end repeating the last): half the bytes to write and keep in L2, and no conversion while
+    // packing; gemm_16x6_f16 converts each panel vector as it loads it, so it sums exactly as
+    // gemm_16x6 over the converted panel, bit for bit.
+    void (*pack_f16_weights)(const TensorView& w, int64_t o0, uint16_t* panel);
+    void (*gemm_16x6_f16)(const uint16_t* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // x = gelu_new(x) in place: the tanh approximation of GELU that Phi was trained with.
     void (*gelu_new)(float* x, int64_t n);
     // x[0, n) = softmax(x * scale) in place (attention's probabilities).

@@ -89,10 +89,14 @@ void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
     for (int r = 0; r < 8; ++r) out[r] = dot_row(kPortableKernels, W, o + r, x);
 }
 
-void gemm_16x6(const float* panel, const float* const x[6], int64_t n, float* const acc[6]) {
+float panel_value(float v) { return v; }
+float panel_value(uint16_t v) { return f16_to_f32(v); }
+
+template <class P>
+void gemm_16x6(const P* panel, const float* const x[6], int64_t n, float* const acc[6]) {
     for (int t = 0; t < 6; ++t)
         for (int64_t k = 0; k < n; ++k)
-            for (int r = 0; r < 16; ++r) acc[t][r] += panel[16 * k + r] * x[t][k];
+            for (int r = 0; r < 16; ++r) acc[t][r] += panel_value(panel[16 * k + r]) * x[t][k];
 }
 
 void pack_panel(const float* const rows[16], int64_t n, float* panel) {
@@ -103,6 +107,12 @@ void pack_panel(const float* const rows[16], int64_t n, float* panel) {
 void pack_weights(const TensorView& W, int64_t o0, float* panel) {
     for (int64_t k = 0; k < W.shape[1]; ++k)
         for (int r = 0; r < 16; ++r) panel[k * 16 + r] = weight_value(W, std::min(o0 + r, W.shape[0] - 1), k);
+}
+
+void pack_f16_weights(const TensorView& W, int64_t o0, uint16_t* panel) {
+    const auto* w = static_cast<const uint16_t*>(W.data);
+    for (int64_t k = 0; k < W.shape[1]; ++k)
+        for (int r = 0; r < 16; ++r) panel[k * 16 + r] = w[std::min(o0 + r, W.shape[0] - 1) * W.shape[1] + k];
 }
 
 void softmax(float* x, int64_t n, float scale) {
@@ -141,6 +151,7 @@ float fma_loop(int64_t iterations) {
 
 const CpuKernels kPortableKernels = {"portable", dot,        key_scores, weighted_sum,         f16_row,   bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
-                                     pack_weights, gemm_16x6, gelu_new, softmax, sum, fma_loop};
+                                     pack_weights, gemm_16x6<float>, pack_f16_weights, gemm_16x6<uint16_t>, gelu_new,
+                                     softmax, sum, fma_loop};
 
 }  // namespace phidesk

@@ -6,6 +6,17 @@
 
 namespace phidesk {
 
+ScratchBuffers::ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim) {
+    const int64_t panel = max_in * kPanelRows, tile = kPanelRows * kPanelTokens;
+    const int64_t floats = panel + tile + attention_scratch_floats(context, head_dim);
+    floats_.resize(size_t(threads * floats));
+    halves_.resize(size_t(threads * panel));
+    for (int t = 0; t < threads; ++t) {
+        float* base = floats_.data() + t * floats;
+        threads_.push_back({base, halves_.data() + t * panel, base + panel, base + panel + tile});
+    }
+}
+
 void layer_norm(const float* x, const float* w, const float* b, float eps, int64_t n, int64_t dim, float* y) {
     for (int64_t t = 0; t < n; ++t) {
         const float* xr = x + t * dim;
@@ -37,8 +48,10 @@ const float* weight_row(const CpuKernels& k, const TensorView& W, int64_t o, flo
 // y[t, o0 .. o0+15] = W[o0 .. o0+15] . x[t] for all n tokens, through one packed panel. The inner
 // dimension goes in chunks so that the chunk of every token stays in L2 while the panel streams;
 // each token's accumulators live in y itself, or in `tile` for a last panel narrower than 16.
-static void panel_times_tokens(const CpuKernels& k, const float* panel, int64_t in, const float* x, int64_t n,
-                               float* y, int64_t out, int64_t o0, float* tile) {
+// `gemm` is the kernel table's micro-kernel for the panel's element type P.
+template <class P, class Gemm>
+static void panel_times_tokens(Gemm gemm, const P* panel, int64_t in, const float* x, int64_t n, float* y,
+                               int64_t out, int64_t o0, float* tile) {
     constexpr int64_t kChunk = 1024;
     const int64_t rows = std::min(kPanelRows, out - o0), chunk = rows == kPanelRows ? kChunk : in;
     float discard[kPanelRows] = {};   // results of the repeated last token of a short group
@@ -53,7 +66,7 @@ static void panel_times_tokens(const CpuKernels& k, const float* panel, int64_t 
                 acc[t] = rows < kPanelRows ? tile + t * kPanelRows : t0 + t < n ? y + (t0 + t) * out + o0 : discard;
             }
             if (rows < kPanelRows) std::fill_n(tile, kPanelRows * kPanelTokens, 0.0f);
-            k.gemm_16x6(panel + k0 * kPanelRows, xs, len, acc);
+            gemm(panel + k0 * kPanelRows, xs, len, acc);
             if (rows < kPanelRows)
                 for (int64_t t = t0; t < std::min(n, t0 + kPanelTokens); ++t)
                     std::copy_n(tile + (t - t0) * kPanelRows, rows, y + t * out + o0);
@@ -89,8 +102,10 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
     const int64_t out = W.shape[0], in = W.shape[1];
     // A few tokens (decode) read each weight once straight from memory, rows split over the
     // threads. A batch (prefill) converts 16 rows at a time into a float32 panel and runs all its
-    // tokens against it at the arithmetic limit. The two sum in different orders, so a token's
-    // logits differ by float rounding between the paths.
+    // tokens against it at the arithmetic limit; F16 rows keep their halves in the panel, which the
+    // micro-kernel converts as it goes (the same sums, bit for bit; packing took 16-25% fewer
+    // samples and prefill ran 2-11% faster in five alternations on phi-2's shape). The two paths
+    // sum in different orders, so a token's logits differ by float rounding between them.
     // Work items are blocks of 16 output rows either way, so the epilogue runs over whole blocks.
     const bool batch = n > kMaxDecodeTokens;
     int64_t x_stride = in;
@@ -103,9 +118,12 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
         const ThreadScratch& s = cx.scratch[thread];
         for (int64_t item = begin; item < end; ++item) {
             const int64_t o0 = item * kPanelRows, rows = std::min(kPanelRows, out - o0);
-            if (batch) {
+            if (batch && W.dtype == DType::F16) {
+                cx.k.pack_f16_weights(W, o0, s.panel16);
+                panel_times_tokens(cx.k.gemm_16x6_f16, s.panel16, in, x, n, y, out, o0, s.tile);
+            } else if (batch) {
                 cx.k.pack_weights(W, o0, s.panel);
-                panel_times_tokens(cx.k, s.panel, in, x, n, y, out, o0, s.tile);
+                panel_times_tokens(cx.k.gemm_16x6, s.panel, in, x, n, y, out, o0, s.tile);
             } else {
                 rows_times_tokens(cx.k, W, o0, rows, x, x_stride, n, y, out);
             }

@@ -2,6 +2,7 @@
 // Row-major throughout: activations are [tokens, features].
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "kernels.h"
 #include "phidesk/tensor.h"
@@ -9,11 +10,12 @@
 
 namespace phidesk {
 
-// Per-thread scratch: 16 weight rows packed as a float32 panel and a 16 x 6 tile for linear(),
-// and attention's working space, linear in the context length: a decode step's scores, or for a
-// prompt one head's keys and values packed into panels and a tile's probabilities.
+// Per-thread scratch: 16 weight rows packed as a float32 panel (or as F16 halves) and a 16 x 6
+// tile for linear(), and attention's working space, linear in the context length: a decode step's
+// scores, or for a prompt one head's keys and values packed into panels and a tile's probabilities.
 struct ThreadScratch {
     float* panel;       // [max in * kPanelRows]
+    uint16_t* panel16;  // [max in * kPanelRows]: F16 weights' panel
     float* tile;        // [kPanelRows * kPanelTokens]
     float* attention;   // attention_scratch_floats(context, head_dim)
 };
@@ -21,9 +23,19 @@ inline int64_t round_to_panel(int64_t v) { return (v + kPanelRows - 1) / kPanelR
 inline int64_t attention_scratch_floats(int64_t context, int64_t head_dim) {
     return round_to_panel(context) * (head_dim + round_to_panel(head_dim) + kPanelTokens);
 }
-inline int64_t thread_scratch_floats(int64_t max_in, int64_t context, int64_t head_dim) {
-    return max_in * kPanelRows + kPanelRows * kPanelTokens + attention_scratch_floats(context, head_dim);
-}
+
+// Every thread's ThreadScratch, for linear() inputs up to max_in wide and attention over up to
+// `context` positions of head_dim.
+class ScratchBuffers {
+public:
+    ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim);
+    ThreadScratch* data() { return threads_.data(); }
+
+private:
+    std::vector<float> floats_;
+    std::vector<uint16_t> halves_;
+    std::vector<ThreadScratch> threads_;
+};
 
 // linear() reads the weights once per token up to this many tokens (decode), else packs panels.
 inline constexpr int64_t kMaxDecodeTokens = 3;
