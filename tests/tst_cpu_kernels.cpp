@@ -297,7 +297,6 @@ private slots:
             k.gemm_16x6_f16(halves.data(), xs, cut, acc_f16);
             k.gemm_16x6_f16(halves.data() + 16 * cut, xs_rest, n - cut, acc_f16);
             QVERIFY(converted == f16);
-            QVERIFY(converted != one);   // the rounding to halves shows: a wrong panel would too
             for (int t = 0; t < 6; ++t)
                 for (int r = 0; r < 16; ++r) {
                     double exact = 0, magnitude = 0;
@@ -518,6 +517,42 @@ private slots:
     }
 
     void decode_of_a_wide_input_equals_row_dots_data() { levels_data(); }
+
+    // linear() over a prompt's tokens on F16 weights, whose panels keep the stored halves, against
+    // the same weights stored as F32 (float32 panels): bit for bit, for 21 rows (a full panel,
+    // then a narrow one through the tile), 7 tokens (a full tile and a short one) and a width
+    // with a tail of 5; and both within float rounding of a double reference.
+    void f16_prompt_linear_equals_f32() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        const int64_t out = 21, in = 165, n = 7;
+        ThreadPool pool(2);
+        ScratchBuffers scratch(2, in, 0, 0);
+        CpuContext cx{pool, k, scratch.data(), nullptr};
+        std::vector<uint8_t> bytes;
+        const TensorView w16 = random_weight(DType::F16, out, in, 15, bytes);
+        std::vector<float> w(size_t(out * in));
+        for (size_t i = 0; i < w.size(); ++i) w[i] = f16_to_f32(static_cast<const uint16_t*>(w16.data)[i]);
+        const TensorView w32{"w", DType::F32, {out, in}, w.data(), nullptr};
+        const std::vector<float> x = random_vector(size_t(n * in), 16), bias = random_vector(size_t(out), 17);
+        std::vector<float> y16(size_t(n * out)), y32(y16.size());
+        linear(cx, w16, bias.data(), x.data(), n, y16.data());
+        linear(cx, w32, bias.data(), x.data(), n, y32.data());
+        QVERIFY(y16 == y32);
+        for (int64_t t = 0; t < n; ++t)
+            for (int64_t o = 0; o < out; ++o) {
+                double exact = bias[size_t(o)], magnitude = std::fabs(exact);
+                for (int64_t i = 0; i < in; ++i) {
+                    const double p = double(w[size_t(o * in + i)]) * x[size_t(t * in + i)];
+                    exact += p, magnitude += std::fabs(p);
+                }
+                QVERIFY2(std::fabs(y16[size_t(t * out + o)] - exact) <= double(in + 1) * std::ldexp(1.0, -24) * magnitude,
+                         qPrintable(QString("token %1, row %2").arg(t).arg(o)));
+            }
+    }
+
+    void f16_prompt_linear_equals_f32_data() { levels_data(); }
 
     // attention() over a prompt (16-key panels against 6 queries at a time) against the same
     // queries one at a time (the decode path): a head size that is not a multiple of 16, two

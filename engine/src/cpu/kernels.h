@@ -46,7 +46,8 @@ struct CpuKernels {
     void (*pack_panel)(const float* const rows[16], int64_t n, float* panel);
     // The same for rows o0..o0+15 of a 2-D weight of any dtype, read as stored: each weight
     // exactly as weight_value (and the row conversions above) give it. Rows past the weight's end
-    // (a narrow last panel) repeat its last row; their results are not used.
+    // (a narrow last panel) repeat its last row; their results are not used. (linear() packs F16
+    // rows with pack_f16_weights below instead.)
     void (*pack_weights)(const TensorView& w, int64_t o0, float* panel);
     void (*gemm_16x6)(const float* panel, const float* const x[6], int64_t n, float* const acc[6]);
     // The same for F16 weights, whose panel keeps the stored halves (panel[k * 16 + r], rows past

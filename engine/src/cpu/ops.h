@@ -29,6 +29,8 @@ inline int64_t attention_scratch_floats(int64_t context, int64_t head_dim) {
 class ScratchBuffers {
 public:
     ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim);
+    ScratchBuffers(const ScratchBuffers&) = delete;   // a copy's pointers would lead into this one's buffers
+    ScratchBuffers& operator=(const ScratchBuffers&) = delete;
     ThreadScratch* data() { return threads_.data(); }
 
 private:
