@@ -319,7 +319,7 @@ private slots:
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         for (DType d : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q4})
-            for (int64_t cols : {int64_t(13), int64_t(32), int64_t(160), int64_t(2592)}) {
+            for (int64_t cols : {int64_t(13), int64_t(32), int64_t(45), int64_t(160), int64_t(2592)}) {
                 if (d == DType::Q4 && cols % kQ4Group) continue;
                 std::vector<uint8_t> bytes;
                 const TensorView W = random_weight(d, 21, cols, 5, bytes);
