@@ -44,13 +44,13 @@ private:
     const ModelWeights& w_;
     const CpuKernels& kernels_;
     ThreadPool pool_;
-    ScratchBuffers scratch_;
+    KvCache cache_;
+    ScratchBuffers scratch_;   // after cache_: sized for its context
     std::vector<float> q4_input_;
     CpuContext cx_;
     std::vector<LayerVectors> lv_;
     std::vector<float> final_ln_w_, final_ln_b_, lm_head_b_;
     std::vector<float> rope_;   // [position][cos x rotary/2, sin x rotary/2]
-    KvCache cache_;
     int n_past_ = 0;
     // Activations for one batch of up to kMaxBatch tokens.
     std::vector<float> x_, h_, q_, k_, v_, att_, a_, f_, m_;
@@ -71,9 +71,9 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       w_(model_->weights()),
       kernels_(select_cpu_kernels(o.cpu_kernels)),
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
-      scratch_(pool_.size(), widest_input(c_), resolve_context(c_, o.context), c_.head_dim),
-      cx_{pool_, kernels_, scratch_.data(), nullptr},
-      cache_(c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim) {
+      cache_(c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim),
+      scratch_(pool_.size(), widest_input(c_), cache_.context, c_.head_dim),
+      cx_{pool_, kernels_, scratch_.data(), nullptr} {
     const int64_t in = widest_input(c_);
     q4_input_.resize(size_t(kMaxDecodeTokens * q4_input_floats(in)));
     cx_.q4_input = q4_input_.data();
