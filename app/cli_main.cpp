@@ -43,6 +43,7 @@ BackendOptions backend_options(const Args& a) {
     o.threads = a.get_int("threads", 0);
     o.context = a.get_int("context", 0);
     o.cpu_kernels = a.get("cpu-kernels", "");
+    o.kv_cache = a.get("kv-cache", "f32");
     const std::string graphs = a.get("gpu-graphs", "on");
     if (graphs != "on" && graphs != "off") throw Error("--gpu-graphs must be on or off");
     o.gpu_graphs = graphs == "on";
@@ -103,6 +104,9 @@ options for commands that run the model:
   --backend cpu|cuda|cuda:N|auto    --threads N (default: physical cores)    --context N
   --cpu-kernels portable|avx2|avx512 (default: the best this CPU runs)
   --gpu-graphs on|off (CUDA: replay the decode step as a captured graph; default on)
+  --kv-cache f32|f16 (CPU: the KV cache's element type; f16 halves its memory and what a long
+                      context's decode step reads, and rounds keys and values; a GPU keeps
+                      float32; default f32)
 PATH for --tokenizer: tokenizer.json, a .phz model, or a folder with tokenizer.json or vocab.json + merges.txt.
 PATH for --model: a .phz file, or a Hugging Face folder (config.json + model.safetensors or a sharded index).
 )";
@@ -352,8 +356,7 @@ int cmd_bench(const Args& a) {
                 {"bytes_streamed_per_token", streamed},
                 {"decode_gb_per_second", median(decode) * double(streamed) / 1e9},
                 {"prefill_gflops", median(prefill) / prompt * prompt_flops / 1e9},
-                {"kv_cache_bytes", uint64_t(2) * model->config().num_layers * uint64_t(backend->context_length()) *
-                                       model->config().num_kv_heads * model->config().head_dim * 4},
+                {"kv_cache_bytes", backend->kv_cache_bytes()},
                 {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
     if (cpu) {   // each run against the limits measured just before it, then the median
         std::vector<double> of_read, of_peak;

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
 
     ThreadPool pool(threads);
     const CpuKernels& k = select_cpu_kernels("");
-    ScratchBuffers scratch(threads, max_in, 0, 0);
+    ScratchBuffers scratch(threads, max_in, 0, 0, DType::F32);
     CpuContext cx{pool, k, scratch.data(), nullptr};
     openblas_set_num_threads(threads);
 

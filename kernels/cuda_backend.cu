@@ -188,6 +188,11 @@ public:
     std::string description() const override { return description_; }
     Precision precision() const override { return Precision::F16; }
     int context_length() const override { return context_; }
+    size_t kv_cache_bytes() const override {
+        size_t bytes = 0;
+        for (const Layer& L : layers_) bytes += (L.k_cache.n + L.v_cache.n) * sizeof(float);
+        return bytes;
+    }
     int cached_tokens() const override { return n_past_; }
     void truncate(int n) override { n_past_ = std::clamp(n, 0, n_past_); }
     void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) override;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpu/kernels.h"
+#include "cpu/kv_cache.h"
 #include "cpu/ops.h"
 #include "quantize.h"
 #include "phidesk/error.h"
@@ -35,6 +36,20 @@ class TestCpuKernels : public QObject {
         std::vector<float> v(n);
         for (float& x : v) x = d(rng);
         return v;
+    }
+
+    // Random values rounded to float16: as halves, and the same values as floats.
+    struct Halves {
+        std::vector<uint16_t> halves;
+        std::vector<float> floats;
+    };
+    static Halves random_halves(size_t n, uint32_t seed) {
+        Halves h;
+        for (float v : random_vector(n, seed)) {
+            h.halves.push_back(f32_to_f16(v));
+            h.floats.push_back(f16_to_f32(h.halves.back()));
+        }
+        return h;
     }
 
 private slots:
@@ -103,7 +118,8 @@ private slots:
     // Decode attention's two halves against double sums: key_scores (q against each cached key)
     // and weighted_sum (values weighted by probabilities), for head sizes with and without a
     // tail of the vector width and position counts around the eight-at-a-time blocks, the rows
-    // `stride` apart as in the cache.
+    // `stride` apart as in the cache. The cache's values are float16's, so that the kernels for
+    // a float16 cache can be checked too: bit for bit the float kernels' sums.
     void attention_kernels_match_reference() {
         QFETCH(QString, level);
         if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
@@ -111,11 +127,16 @@ private slots:
         for (int64_t d : {int64_t(20), int64_t(64), int64_t(80), int64_t(136)})
             for (int64_t positions : {int64_t(1), int64_t(7), int64_t(8), int64_t(19)}) {
                 const int64_t stride = 3 * d + 5;
-                const auto q = random_vector(size_t(d), 3), cache = random_vector(size_t(positions * stride), 4),
-                           p = random_vector(size_t(positions), 6);
+                const auto q = random_vector(size_t(d), 3), p = random_vector(size_t(positions), 6);
+                const Halves h = random_halves(size_t(positions * stride), 4);
+                const std::vector<uint16_t>& cache16 = h.halves;
+                const std::vector<float>& cache = h.floats;
                 std::vector<float> scores(static_cast<size_t>(positions)), out(static_cast<size_t>(d), 99.0f);
                 k.key_scores(q.data(), cache.data(), stride, positions, d, scores.data());
                 k.weighted_sum(p.data(), cache.data(), stride, positions, d, out.data());
+                std::vector<float> scores16(static_cast<size_t>(positions), 99.0f), out16(static_cast<size_t>(d), 99.0f);
+                k.key_scores_f16(q.data(), cache16.data(), stride, positions, d, scores16.data());
+                k.weighted_sum_f16(p.data(), cache16.data(), stride, positions, d, out16.data());
                 // |got - sum of count terms| within float rounding of the terms' magnitude
                 auto near_sum = [](float got, int64_t count, auto term) {
                     double exact = 0, magnitude = 0;
@@ -129,10 +150,33 @@ private slots:
                 for (int64_t i = 0; i < d; ++i)
                     QVERIFY2(near_sum(out[size_t(i)], positions, [&](int64_t j) { return double(p[size_t(j)]) * cache[size_t(j * stride + i)]; }),
                              qPrintable(where + " dim " + QString::number(i)));
+                QVERIFY2(scores16 == scores, qPrintable(where + ": float16 cache's scores"));
+                QVERIFY2(out16 == out, qPrintable(where + ": float16 cache's weighted sum"));
             }
     }
 
     void attention_kernels_match_reference_data() { levels_data(); }
+
+    // A float16 cache stores each key and value where it belongs, rounded to nearest even (the
+    // two ties below) and held to the largest finite half, in half the bytes.
+    void f16_kv_cache_stores_rounded_halves() {
+        KvCache c32(DType::F32, 2, 10, 2, 3), c16(DType::F16, 2, 10, 2, 3);
+        QCOMPARE(c16.bytes() * 2, c32.bytes());
+        const std::vector<float> keys = {1.0f, 1.0f + 0x1p-11f, 1.0f + 0x1p-11f + 0x1p-20f, 70000.0f, -0x1p-25f, 3.14159f},
+                                 values = {-2.0f, 0.1f, 0.2f, 0.3f, 65504.0f, 1e-8f};
+        c16.store(1, 4, 1, keys.data(), values.data());
+        const auto* k = reinterpret_cast<const uint16_t*>(c16.k[1].get());
+        const auto* v = reinterpret_cast<const uint16_t*>(c16.v[1].get());
+        for (int h = 0; h < 2; ++h)
+            for (int i = 0; i < 3; ++i) {
+                const int64_t at = h * c16.head_stride() + 4 * 3 + i;
+                QCOMPARE(k[at], f32_to_f16(std::clamp(keys[size_t(h * 3 + i)], -65504.0f, 65504.0f)));
+                QCOMPARE(v[at], f32_to_f16(values[size_t(h * 3 + i)]));
+            }
+        QCOMPARE(f16_to_f32(k[c16.head_stride() + 4 * 3]), 65504.0f);   // 70000: the largest half, not infinity
+        QCOMPARE(f16_to_f32(k[4 * 3 + 1]), 1.0f);   // the tie 1 + 2^-11 rounds to even
+        QCOMPARE(f16_to_f32(k[4 * 3 + 2]), 1.0f + 0x1p-10f);
+    }
 
     // The kernels' dequantization equals the plain reference (quantize.cpp) element for element.
     void quantized_rows() {
@@ -220,6 +264,28 @@ private slots:
 
     // On data where no sum rounds (integer inputs, quantization levels times a power-of-two
     // scale) every fused dot must give the exact result, at every width and group count; and
+    // F16 and BF16 rows of random values equal convert-then-dot bit for bit, also at widths
+    // whose tails the scalar loop sums (every product rounded the same way in both).
+    void half_dots_equal_converted_on_random_rows() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        for (int64_t cols : {int64_t(20), int64_t(40), int64_t(100), int64_t(161), int64_t(2561)}) {
+            const std::vector<float> x = random_vector(size_t(cols), 21), w = random_vector(size_t(cols), 22);
+            std::vector<uint16_t> f16, bf16;
+            std::vector<float> f16_row, bf16_row;
+            for (float v : w) {
+                f16.push_back(f32_to_f16(v)), f16_row.push_back(f16_to_f32(f16.back()));
+                bf16.push_back(f32_to_bf16(v)), bf16_row.push_back(bf16_to_f32(bf16.back()));
+            }
+            const QString where = QString("width %1").arg(cols);   // QCOMPARE of floats is fuzzy: compare exactly
+            QVERIFY2(k.dot_f16(f16.data(), x.data(), cols) == k.dot(f16_row.data(), x.data(), cols), qPrintable(where));
+            QVERIFY2(k.dot_bf16(bf16.data(), x.data(), cols) == k.dot(bf16_row.data(), x.data(), cols), qPrintable(where));
+        }
+    }
+
+    void half_dots_equal_converted_on_random_rows_data() { levels_data(); }
+
     // F16/BF16/Q8 rows of widths that leave 8- and 16-lane tails agree with convert-then-dot.
     void fused_dots_exact_on_integer_inputs() {
         QFETCH(QString, level);
@@ -493,7 +559,7 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t out = 21, in = 4160, n = 2;
         ThreadPool pool(2);
-        ScratchBuffers scratch(2, in, 0, 0);
+        ScratchBuffers scratch(2, in, 0, 0, DType::F32);
         std::vector<float> q4_input(size_t(kMaxDecodeTokens * q4_input_floats(in)));
         CpuContext cx{pool, k, scratch.data(), q4_input.data()};
         const std::vector<float> x = random_vector(size_t(n * in), 9), bias = random_vector(size_t(out), 10);
@@ -528,7 +594,7 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t out = 21, in = 165, n = 7;
         ThreadPool pool(2);
-        ScratchBuffers scratch(2, in, 0, 0);
+        ScratchBuffers scratch(2, in, 0, 0, DType::F32);
         CpuContext cx{pool, k, scratch.data(), nullptr};
         std::vector<uint8_t> bytes;
         const TensorView w16 = random_weight(DType::F16, out, in, 15, bytes);
@@ -564,27 +630,46 @@ private slots:
         const CpuKernels& k = select_cpu_kernels(level.toStdString());
         const int64_t n = 13, pos0 = 5, positions = pos0 + n, q_width = 4 * 20, kv_width = 2 * 20;
         QFETCH(bool, head_major);   // the cache's layout: [kv head][position][dim], or [position][kv head][dim]
-        const AttentionShape shape = head_major ? AttentionShape{4, 2, 20, positions * 20, 20} : AttentionShape{4, 2, 20, 20, kv_width};
+        QFETCH(bool, f16);          // the cache's elements: float16 (the same values as float32 here)
+        const DType type = f16 ? DType::F16 : DType::F32;
+        const AttentionShape shape = head_major ? AttentionShape{4, 2, 20, positions * 20, 20, type}
+                                                : AttentionShape{4, 2, 20, 20, kv_width, type};
         ThreadPool pool(2);
-        ScratchBuffers scratch(2, 0, positions, shape.head_dim);
+        ScratchBuffers scratch(2, 0, positions, shape.head_dim, type);
         CpuContext cx{pool, k, scratch.data(), nullptr};
-        const std::vector<float> q = random_vector(size_t(n * q_width), 12), keys = random_vector(size_t(positions * kv_width), 13),
-                                 values = random_vector(size_t(positions * kv_width), 14);
+        const std::vector<float> q = random_vector(size_t(n * q_width), 12);
+        const Halves keys = random_halves(size_t(positions * kv_width), 13), values = random_halves(size_t(positions * kv_width), 14);
+        const void* k_cache = f16 ? static_cast<const void*>(keys.halves.data()) : keys.floats.data();
+        const void* v_cache = f16 ? static_cast<const void*>(values.halves.data()) : values.floats.data();
         std::vector<float> prompt(q.size()), single(q.size());
-        attention(cx, shape, q.data(), keys.data(), values.data(), n, int(pos0), prompt.data());
+        attention(cx, shape, q.data(), k_cache, v_cache, n, int(pos0), prompt.data());
         for (int64_t t = 0; t < n; ++t)
-            attention(cx, shape, q.data() + t * q_width, keys.data(), values.data(), 1, int(pos0 + t), single.data() + t * q_width);
+            attention(cx, shape, q.data() + t * q_width, k_cache, v_cache, 1, int(pos0 + t), single.data() + t * q_width);
         for (size_t i = 0; i < q.size(); ++i)
             QVERIFY2(std::fabs(prompt[i] - single[i]) <= 1e-5f, qPrintable(QString("element %1: %2 vs %3").arg(i).arg(prompt[i]).arg(single[i])));
+        if (!f16) return;
+        // Either path from the float16 cache equals its path from the converted float32 cache.
+        AttentionShape shape32 = shape;
+        shape32.kv_type = DType::F32;
+        std::vector<float> prompt32(q.size()), single32(q.size());
+        attention(cx, shape32, q.data(), keys.floats.data(), values.floats.data(), n, int(pos0), prompt32.data());
+        for (int64_t t = 0; t < n; ++t)
+            attention(cx, shape32, q.data() + t * q_width, keys.floats.data(), values.floats.data(), 1, int(pos0 + t),
+                      single32.data() + t * q_width);
+        QVERIFY(prompt == prompt32);
+        QVERIFY(single == single32);
     }
 
     void prompt_attention_equals_one_query_at_a_time_data() {
         QTest::addColumn<QString>("level");
         QTest::addColumn<bool>("head_major");
-        for (const char* level : {"portable", "avx2", "avx512"}) {
-            QTest::addRow("%s, head-major cache", level) << QString(level) << true;
-            QTest::addRow("%s, position-major cache", level) << QString(level) << false;
-        }
+        QTest::addColumn<bool>("f16");
+        for (const char* level : {"portable", "avx2", "avx512"})
+            for (bool f16 : {false, true}) {
+                const char* type = f16 ? "float16" : "float32";
+                QTest::addRow("%s, head-major %s cache", level, type) << QString(level) << true << f16;
+                QTest::addRow("%s, position-major %s cache", level, type) << QString(level) << false << f16;
+            }
     }
 
     void unknown_level_is_an_error() {

@@ -31,10 +31,15 @@ void* operator new(std::size_t n, std::align_val_t a) {
     if (void* p = std::aligned_alloc(align, (std::max<std::size_t>(n, 1) + align - 1) / align * align)) return p;
     throw std::bad_alloc();
 }
+// These deletes free what the news above got from malloc; GCC, seeing a delete inlined into a
+// caller whose memory came from "operator new", takes that for a mismatch.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 using namespace phidesk;
 
@@ -42,6 +47,19 @@ namespace {
 
 std::unique_ptr<Backend> cpu(const std::string& model, BackendOptions o = {}) {
     return make_backend(Model::load(test::model_dir(model)), o);
+}
+
+// Logits of every position of `tokens` from an empty cache: the first `prompt` in one eval, the
+// rest one at a time (the decode path).
+std::vector<float> logits_one_at_a_time(Backend& b, std::span<const int32_t> tokens, size_t prompt) {
+    std::vector<float> all, step;
+    b.truncate(0);
+    b.eval(tokens.first(prompt), LogitsFor::All, all);
+    for (size_t i = prompt; i < tokens.size(); ++i) {
+        b.eval(tokens.subspan(i, 1), LogitsFor::Last, step);
+        all.insert(all.end(), step.begin(), step.end());
+    }
+    return all;
 }
 
 std::vector<int32_t> some_tokens(int n, int vocab) {
@@ -99,6 +117,75 @@ private slots:
         }
     }
 
+    // A float16 KV cache rounds every key and value, so the backend claims float16 agreement
+    // and meets the goldens at that tolerance (each model at this CPU's best kernel level: the
+    // levels' float16 kernels equal their float ones, tst_cpu_kernels).
+    void f16_kv_cache_meets_goldens() {
+        QFETCH(QString, model);
+        BackendOptions o;
+        o.kv_cache = "f16";
+        auto b = cpu(model.toStdString(), o);
+        QCOMPARE(b->precision(), Precision::F16);
+        QVERIFY(b->description().find("float16 KV cache") != std::string::npos);
+        const GoldenReport r = verify_golden(*b, test::model_dir(model.toStdString()) / "golden.json");
+        QVERIFY2(r.pass, format_report(r).c_str());
+        QCOMPARE(r.tolerance, 5e-2);
+        double worst = 0;
+        for (const GoldenCase& c : r.cases) worst = std::max({worst, c.max_abs_last, c.max_abs_topk});
+        qInfo("largest difference from the goldens %.2e", worst);
+    }
+
+    void f16_kv_cache_meets_goldens_data() {
+        QTest::addColumn<QString>("model");
+        for (const char* m : {"micro-phi", "tiny-phi2", "tiny-phi15", "tiny-phi2-legacy"}) QTest::newRow(m) << m;
+    }
+
+    // A float16 cache's prompt path (a second 128-token batch reading the first from the cache)
+    // and decode path, and a float32 cache, agree to float16's tolerance, not float32's: the
+    // paths' float32 rounding differences can move a key or value across a float16 rounding
+    // boundary (an ulp of 2^-11). The cache takes half a float32 cache's bytes.
+    void f16_kv_cache_paths_agree() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        BackendOptions o;
+        o.cpu_kernels = level.toStdString();
+        auto b32 = cpu("micro-phi", o);
+        o.kv_cache = "f16";
+        auto b = cpu("micro-phi", o);
+        QCOMPARE(b->kv_cache_bytes() * 2, b32->kv_cache_bytes());
+        const auto tokens = some_tokens(140, 512);
+        std::vector<float> full, full32;
+        b->eval(tokens, LogitsFor::All, full);
+        b32->eval(tokens, LogitsFor::All, full32);
+        const std::vector<float> incremental = logits_one_at_a_time(*b, tokens, 20);
+        const double paths = max_abs_diff(full, incremental), caches = max_abs_diff(full, full32);
+        const double tolerance = golden_tolerance(b->precision());
+        qInfo("largest difference: prompt against decode path %.2e, from a float32 cache %.2e", paths, caches);
+        QVERIFY2(paths <= tolerance, qPrintable(QString::number(paths)));
+        QVERIFY2(caches > 0 && caches <= tolerance, qPrintable(QString::number(caches)));
+    }
+
+    void f16_kv_cache_paths_agree_data() {
+        QTest::addColumn<QString>("level");
+        for (const char* level : {"portable", "avx2", "avx512"}) QTest::newRow(level) << level;
+    }
+
+    // An unknown cache type fails, and so does a float16 cache asked of a GPU (which keeps
+    // float32), before any GPU is looked for.
+    void kv_cache_type_is_checked() {
+        BackendOptions o;
+        o.kv_cache = "f8";
+        QVERIFY_THROWS_EXCEPTION(Error, cpu("micro-phi", o));
+        o.kv_cache = "f16";
+        o.backend = "cuda:0";
+        try {
+            cpu("micro-phi", o);
+            QFAIL("a float16 cache on a GPU was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("float32 KV cache") != std::string::npos, e.what());
+        }
+    }
+
     // The checker itself can fail: no float engine matches to 1e-9.
     void golden_check_detects_differences() {
         auto b = cpu("micro-phi");
@@ -109,16 +196,10 @@ private slots:
     void kv_cache_decode_equals_full_pass() {
         auto b = cpu("tiny-phi2");
         const auto tokens = some_tokens(300, 51200);   // crosses the 128-token batch boundary
-        std::vector<float> full, step;
+        std::vector<float> full;
         b->eval(tokens, LogitsFor::All, full);
         QCOMPARE(b->cached_tokens(), 300);
-        b->truncate(0);
-        std::vector<float> incremental;
-        b->eval(std::span(tokens).first(70), LogitsFor::All, incremental);
-        for (size_t i = 70; i < tokens.size(); ++i) {
-            b->eval(std::span(tokens).subspan(i, 1), LogitsFor::Last, step);
-            incremental.insert(incremental.end(), step.begin(), step.end());
-        }
+        const std::vector<float> incremental = logits_one_at_a_time(*b, tokens, 70);
         // Prefill (packed panels) and decode (row dots) sum in different orders, so they agree to
         // float rounding: the reference README's bound for a correct fp32 engine, 1e-4.
         QVERIFY2(max_abs_diff(full, incremental) <= 1e-4, qPrintable(QString::number(max_abs_diff(full, incremental))));

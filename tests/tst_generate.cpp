@@ -22,9 +22,11 @@ namespace {
 
 fs::path demo_dir() { return test::reference_dir() / "demo" / "phi-demo"; }
 
-std::unique_ptr<Generator> generator(const fs::path& model, int context = 0, const fs::path& tokenizer = {}) {
+std::unique_ptr<Generator> generator(const fs::path& model, int context = 0, const fs::path& tokenizer = {},
+                                     const std::string& kv_cache = "f32") {
     BackendOptions o;
     o.context = context;
+    o.kv_cache = kv_cache;
     return std::make_unique<Generator>(make_backend(Model::load(model), o),
                                        Tokenizer::load(tokenizer.empty() ? model : tokenizer));
 }
@@ -37,6 +39,7 @@ public:
     std::string description() const override { return b_->description(); }
     Precision precision() const override { return b_->precision(); }
     int context_length() const override { return b_->context_length(); }
+    size_t kv_cache_bytes() const override { return b_->kv_cache_bytes(); }
     int cached_tokens() const override { return b_->cached_tokens(); }
     void truncate(int n) override { b_->truncate(n); }
     void eval(std::span<const int32_t> t, LogitsFor which, std::vector<float>& l) override {
@@ -366,8 +369,18 @@ private slots:
     }
 
     // The end-to-end fixture: our templates + tokenizer + engine + decoder give exactly the
-    // recorded prompts and answers of the demo model.
+    // recorded prompts and answers of the demo model, also with the KV cache in float16.
+    void demo_model_cases_data() {
+        QTest::addColumn<QString>("kv_cache");
+        QTest::newRow("float32 KV cache") << "f32";
+        QTest::newRow("float16 KV cache") << "f16";
+    }
+
     void demo_model_cases() {
+        QFETCH(QString, kv_cache);
+        auto gen = generator(demo_dir(), 0, {}, kv_cache.toStdString());
+        Generator& demo = *gen;
+        QCOMPARE(demo.backend().precision(), kv_cache == "f16" ? Precision::F16 : Precision::F32);
         const json all = json::parse(std::ifstream(test::reference_dir() / "demo" / "cases.json"));
         const PromptFormat f;
         int n = 0;
@@ -392,9 +405,9 @@ private slots:
             }
             const std::string name = c["name"];
             QVERIFY2(prompt == c["prompt_text"].get<std::string>(), name.c_str());
-            const auto ids = demo_->encode(prompt);
+            const auto ids = demo.encode(prompt);
             QVERIFY2(ids == c["prompt_ids"].get<std::vector<int32_t>>(), name.c_str());
-            const GenerationResult r = demo_->generate(ids, greedy(all["max_new_tokens"].get<int>()));
+            const GenerationResult r = demo.generate(ids, greedy(all["max_new_tokens"].get<int>()));
             std::vector<int32_t> got = r.ids;
             got.push_back(50256);
             QVERIFY2(r.stop == StopReason::Eos, name.c_str());

@@ -82,13 +82,27 @@ std::unique_ptr<Backend> cpu_backend_noting(std::shared_ptr<const Model> model, 
     return cpu;
 }
 
+// A KV cache type is f32 or f16; a GPU's cache is float32, so an explicit CUDA backend refuses f16.
+void check_kv_cache(const BackendOptions& o) {
+    if (o.kv_cache != "f32" && o.kv_cache != "f16") throw Error("KV cache type must be f32 or f16, not '" + o.kv_cache + "'");
+    if (is_cuda(o.backend) && o.kv_cache != "f32")
+        throw Error("backend '" + o.backend + "' keeps a float32 KV cache; a float16 one is the CPU backend's");
+}
+
+// The options "auto" gives a GPU it tries: the float32 cache the GPU keeps, whatever the CPU's setting.
+BackendOptions gpu_options(const BackendOptions& o) {
+    BackendOptions g = o;
+    g.kv_cache = "f32";
+    return g;
+}
+
 std::unique_ptr<Backend> auto_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
     std::string why;
     if (model->weights_device() >= 0)   // already in a GPU's memory: that GPU
-        return require_cuda("")->make_backend(model, options, model->weights_device());
+        return require_cuda("")->make_backend(model, gpu_options(options), model->weights_device());
     for (int d : gpus_with_room(model->weight_bytes(), why)) {
         try {
-            return cuda_plugin(why)->make_backend(model, options, d);   // devices came from it
+            return cuda_plugin(why)->make_backend(model, gpu_options(options), d);   // devices came from it
         } catch (const Error& e) {
             why = e.what();
         }
@@ -105,6 +119,7 @@ uint64_t phz_weight_bytes(const std::filesystem::path& path) {
 }  // namespace
 
 std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
+    check_kv_cache(options);
     const std::string& b = options.backend;
     if (b == "cpu") return make_cpu_backend(std::move(model), options);
     if (b == "auto") return auto_backend(std::move(model), options);
@@ -117,6 +132,7 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
 
 ModelOnBackend load_model_on_backend(const std::filesystem::path& path, const BackendOptions& options,
                                      const std::function<void(double fraction)>& progress) {
+    check_kv_cache(options);
     const std::string& b = options.backend;
     if (!is_phz_file(path) || (b != "auto" && !is_cuda(b))) {
         auto model = Model::load(path, progress);
@@ -133,7 +149,7 @@ ModelOnBackend load_model_on_backend(const std::filesystem::path& path, const Ba
         try {
             const CudaPlugin* cuda = cuda_plugin(why);
             auto model = cuda->load_model(path, d, progress);
-            return {model, cuda->make_backend(model, options, d)};
+            return {model, cuda->make_backend(model, gpu_options(options), d)};
         } catch (const Error& e) {
             why = e.what();
         }

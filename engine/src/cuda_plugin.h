@@ -27,7 +27,7 @@ struct CudaPlugin {
                                                const Model::LoadProgress& progress);
 };
 
-inline constexpr int kCudaPluginAbi = 3;
+inline constexpr int kCudaPluginAbi = 4;
 inline constexpr const char* kCudaPluginBuild = "phidesk " PHIDESK_VERSION_STRING " " __VERSION__;
 
 // The CUDA backend, or nullptr with `why` saying what is missing (no plugin, libcublas absent...).

@@ -24,6 +24,8 @@ public:
     virtual std::string description() const = 0;   // e.g. "cpu (avx2, 2 threads)"
     virtual Precision precision() const = 0;
     virtual int context_length() const = 0;
+    // The KV cache's size in memory (host or device) for the whole context.
+    virtual size_t kv_cache_bytes() const = 0;
     // Positions currently held in the KV cache; the next token goes at this position.
     virtual int cached_tokens() const = 0;
     // Forgets cached positions >= n (keeps a shared prefix for reuse).
@@ -53,6 +55,10 @@ struct BackendOptions {
     int context = 0;               // 0: the model's max_position_embeddings
     std::string cpu_kernels;       // "" best available, or force "portable" / "avx2" / "avx512"
     bool gpu_graphs = true;        // CUDA: replay the one-token decode step as a captured graph
+    // The CPU backend's KV cache: "f32", or "f16" (half the memory and the bytes a long context's
+    // decode step reads; keys and values rounded to float16). A GPU keeps a float32 cache:
+    // "cuda" refuses "f16", "auto" on a GPU keeps float32.
+    std::string kv_cache = "f32";
 };
 
 // Throws Error when the backend cannot be made (no GPU, out of memory, ...); "auto" then falls

@@ -26,11 +26,14 @@ public:
     CpuBackend(std::shared_ptr<const Model> model, const BackendOptions& o);
 
     std::string description() const override {
-        std::string d = std::string("cpu (") + kernels_.name + ", " + std::to_string(pool_.size()) + " threads)";
+        std::string d = std::string("cpu (") + kernels_.name + ", " + std::to_string(pool_.size()) + " threads" +
+                        (cache_.dtype == DType::F16 ? ", float16 KV cache)" : ")");
         return note().empty() ? d : d + "; no GPU: " + note();
     }
-    Precision precision() const override { return Precision::F32; }
+    // A float16 cache rounds every key and value: float16 agreement, not float32's.
+    Precision precision() const override { return cache_.dtype == DType::F16 ? Precision::F16 : Precision::F32; }
     int context_length() const override { return cache_.context; }
+    size_t kv_cache_bytes() const override { return cache_.bytes(); }
     int cached_tokens() const override { return n_past_; }
     void truncate(int n) override { n_past_ = std::clamp(n, 0, n_past_); }
     void eval(std::span<const int32_t> tokens, LogitsFor which, std::vector<float>& logits) override;
@@ -58,6 +61,12 @@ private:
 
 int64_t widest_input(const ModelConfig& c) { return std::max<int64_t>(c.hidden_size, c.intermediate_size); }
 
+DType kv_cache_type(const std::string& name) {
+    if (name == "f32") return DType::F32;
+    if (name == "f16") return DType::F16;
+    throw Error("KV cache type must be f32 or f16, not '" + name + "'");
+}
+
 int resolve_context(const ModelConfig& c, int requested) {
     if (requested < 0 || requested > c.max_positions)
         throw Error("context " + std::to_string(requested) + " exceeds the model's max_position_embeddings (" +
@@ -71,8 +80,8 @@ CpuBackend::CpuBackend(std::shared_ptr<const Model> model, const BackendOptions&
       w_(model_->weights()),
       kernels_(select_cpu_kernels(o.cpu_kernels)),
       pool_(o.threads > 0 ? o.threads : physical_core_count()),
-      cache_(c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim),
-      scratch_(pool_.size(), widest_input(c_), cache_.context, c_.head_dim),
+      cache_(kv_cache_type(o.kv_cache), c_.num_layers, resolve_context(c_, o.context), c_.num_kv_heads, c_.head_dim),
+      scratch_(pool_.size(), widest_input(c_), cache_.context, c_.head_dim, cache_.dtype),
       cx_{pool_, kernels_, scratch_.data(), nullptr} {
     const int64_t in = widest_input(c_);
     q4_input_.resize(size_t(kMaxDecodeTokens * q4_input_floats(in)));
@@ -154,7 +163,7 @@ void CpuBackend::layer(int l, int n) {
     rope(q_.data(), n, c_.num_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
     rope(k_.data(), n, c_.num_kv_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
     cache_.store(l, n_past_, n, k_.data(), v_.data());
-    attention(cx_, {c_.num_heads, c_.num_kv_heads, c_.head_dim, cache_.head_stride(), c_.head_dim}, q_.data(),
+    attention(cx_, {c_.num_heads, c_.num_kv_heads, c_.head_dim, cache_.head_stride(), c_.head_dim, cache_.dtype}, q_.data(),
               cache_.k[size_t(l)].get(), cache_.v[size_t(l)].get(), n, n_past_, att_.data());
     linear(cx_, L.dense_w, V.dense_b.data(), att_.data(), n, a_.data());
 

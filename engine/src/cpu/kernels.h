@@ -12,11 +12,16 @@ namespace phidesk {
 struct CpuKernels {
     const char* name;                                              // "portable", "avx2", "avx512"
     float (*dot)(const float* a, const float* b, int64_t n);       // sum a[i]*b[i]
-    // A decode step's attention for one head, over `positions` keys or values of d floats, one
-    // every `stride` floats (the cache's rows): scores[j] = q . keys[j]; out = sum_j p[j] values[j].
+    // A decode step's attention for one head, over `positions` keys or values of d elements, one
+    // every `stride` elements (the cache's rows): scores[j] = q . keys[j]; out = sum_j p[j] values[j].
     // Several rows at a time, so that short dots share their reductions and out stays in registers.
     void (*key_scores)(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores);
     void (*weighted_sum)(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out);
+    // The same over a float16 cache: the sums of the converted rows, bit for bit.
+    void (*key_scores_f16)(const float* q, const uint16_t* keys, int64_t stride, int64_t positions, int64_t d,
+                           float* scores);
+    void (*weighted_sum_f16)(const float* p, const uint16_t* values, int64_t stride, int64_t positions, int64_t d,
+                             float* out);
     void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*bf16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*q8_to_f32)(const int8_t* q, float scale, float* dst, int64_t n);

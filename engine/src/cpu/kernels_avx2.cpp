@@ -20,10 +20,19 @@ float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Eight stored elements as floats, and one.
+__m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
+__m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+template <class T>
+float widen(T v) { return float(v); }
+
 // Four accumulators per row over 32-element steps, then an 8-wide step, then scalars: every dot
-// in this file but the Q4 one sums in this order. R rows go at once (each with its own accumulators, so each
-// sums exactly as alone), reading each piece of x once for all of them. `load(r, i)` gives
-// weights i..i+7 of row r as floats, `one(r, i)` its weight i.
+// in this file but the Q4 one sums in this order. The scalars are explicit FMAs, as the vectors
+// are: left to contract `total += w * x` itself, GCC fused it for one element type and not for
+// another (it vectorised float32's products), and F16 rows' dots then differed from float32's.
+// R rows go at once (each with its own accumulators, so each sums exactly as alone), reading
+// each piece of x once for all of them. `load(r, i)` gives weights i..i+7 of row r as floats,
+// `one(r, i)` its weight i.
 template <int R, class Load, class One>
 void dot_rows_by(Load load, One one, const float* x, int64_t n, float out[R]) {
     __m256 s[R][4];
@@ -41,7 +50,7 @@ void dot_rows_by(Load load, One one, const float* x, int64_t n, float out[R]) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
         float total = hsum(_mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), _mm256_add_ps(s[r][2], s[r][3])));
-        for (int64_t k = i; k < n; ++k) total += one(r, k) * x[k];
+        for (int64_t k = i; k < n; ++k) total = std::fma(one(r, k), x[k], total);
         out[r] = total;
     }
 }
@@ -65,28 +74,34 @@ __m256 hsum8(const __m256 a[8]) {
 }
 
 // Eight keys at a time, one accumulator each: a short dot (80 floats for phi-2) alone spends
-// more on its reduction than on its products, and eight share one.
-void key_scores(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
+// more on its reduction than on its products, and eight share one. T the cache's element type,
+// `load(p)` 8 of them as floats, `one(v)` one (as rows8 below).
+template <class T, auto load, auto one>
+void key_scores(const float* q, const T* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
     int64_t j = 0;
     for (; j + 8 <= positions; j += 8) {
-        const float* k = keys + j * stride;
+        const T* k = keys + j * stride;
         __m256 a[8];
         for (int r = 0; r < 8; ++r) a[r] = _mm256_setzero_ps();
         int64_t i = 0;
         for (; i + 8 <= d; i += 8) {
             const __m256 qi = _mm256_loadu_ps(q + i);
 #pragma GCC unroll 8
-            for (int r = 0; r < 8; ++r) a[r] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k + r * stride + i), a[r]);
+            for (int r = 0; r < 8; ++r) a[r] = _mm256_fmadd_ps(qi, load(k + r * stride + i), a[r]);
         }
         _mm256_storeu_ps(scores + j, hsum8(a));
         for (; i < d; ++i)
-            for (int r = 0; r < 8; ++r) scores[j + r] += q[i] * k[r * stride + i];
+            for (int r = 0; r < 8; ++r) scores[j + r] = std::fma(q[i], one(k[r * stride + i]), scores[j + r]);
     }
-    for (; j < positions; ++j) scores[j] = dot(q, keys + j * stride, d);
+    for (; j < positions; ++j) {
+        const T* k = keys + j * stride;
+        scores[j] = dot_by([k](int64_t i) { return load(k + i); }, [k](int64_t i) { return one(k[i]); }, q, d);
+    }
 }
 
 // out = sum_j p[j] values[j], 64 dimensions at a time kept in registers over all positions.
-void weighted_sum(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out) {
+template <class T, auto load, auto one>
+void weighted_sum(const float* p, const T* values, int64_t stride, int64_t positions, int64_t d, float* out) {
     int64_t i0 = 0;
     while (d - i0 >= 8) {
         const int vectors = int(std::min<int64_t>(64, d - i0) / 8);
@@ -94,17 +109,17 @@ void weighted_sum(const float* p, const float* values, int64_t stride, int64_t p
         for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
         for (int64_t j = 0; j < positions; ++j) {
             const __m256 pj = _mm256_set1_ps(p[j]);
-            const float* row = values + j * stride + i0;
+            const T* row = values + j * stride + i0;
 #pragma GCC unroll 8
             for (int v = 0; v < 8; ++v)
-                if (v < vectors) a[v] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(row + 8 * v), a[v]);
+                if (v < vectors) a[v] = _mm256_fmadd_ps(pj, load(row + 8 * v), a[v]);
         }
         for (int v = 0; v < vectors; ++v) _mm256_storeu_ps(out + i0 + 8 * v, a[v]);
         i0 += 8 * vectors;
     }
     for (int64_t i = i0; i < d; ++i) {
         float sum = 0.0f;
-        for (int64_t j = 0; j < positions; ++j) sum += p[j] * values[j * stride + i];
+        for (int64_t j = 0; j < positions; ++j) sum = std::fma(p[j], one(values[j * stride + i]), sum);
         out[i] = sum;
     }
 }
@@ -150,10 +165,6 @@ void q4_row(const uint8_t* q, const uint16_t* scales, float* dst, int64_t n) {
         _mm256_storeu_ps(d + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(second)), s));
         _mm256_storeu_ps(d + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(second, 8))), s));
     }
-}
-
-__m256 load_f16(const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 __m256 load_bf16(const uint16_t* p) {
@@ -222,10 +233,6 @@ float dot_q4(const uint8_t* w, const uint16_t* scales, const float* xq, int64_t 
     dot_q4_rows<1>(w, 0, scales, 0, xq, n, out);
     return out[0];
 }
-
-__m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
-template <class T>
-float widen(T v) { return float(v); }
 
 // Rows o..o+7 of W: T the stored element, `load(p)` 8 of them as floats, `one(v)` one. Template
 // arguments, not function arguments: F16 and BF16 share a loader type, and through a pointer
@@ -523,7 +530,13 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kAvx2Kernels = {"avx2",   dot,        key_scores, weighted_sum,          f16_row,   bf16_row, q8_row, q4_row,
+const CpuKernels kAvx2Kernels = {"avx2",
+                                 dot,
+                                 key_scores<float, load_f32, widen<float>>,
+                                 weighted_sum<float, load_f32, widen<float>>,
+                                 key_scores<uint16_t, load_f16, f16_to_f32>,
+                                 weighted_sum<uint16_t, load_f16, f16_to_f32>,
+                                 f16_row,   bf16_row, q8_row, q4_row,
                                  dot_f16,  dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
                                  pack_weights, gemm_16x6<float>, pack_f16_weights, gemm_16x6<uint16_t>, gelu_new,
                                  softmax, sum, fma_loop};

@@ -25,14 +25,23 @@ float dot(const float* a, const float* b, int64_t n) {
     return dot_by([a](int64_t i) { return a[i]; }, b, n);
 }
 
-void key_scores(const float* q, const float* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
-    for (int64_t j = 0; j < positions; ++j) scores[j] = dot(q, keys + j * stride, d);
+// An element stored as float32 or float16 (a KV cache's, a weight panel's) as a float.
+float as_float(float v) { return v; }
+float as_float(uint16_t h) { return f16_to_f32(h); }
+
+template <class T>
+void key_scores(const float* q, const T* keys, int64_t stride, int64_t positions, int64_t d, float* scores) {
+    for (int64_t j = 0; j < positions; ++j) {
+        const T* k = keys + j * stride;
+        scores[j] = dot_by([k](int64_t i) { return as_float(k[i]); }, q, d);
+    }
 }
 
-void weighted_sum(const float* p, const float* values, int64_t stride, int64_t positions, int64_t d, float* out) {
+template <class T>
+void weighted_sum(const float* p, const T* values, int64_t stride, int64_t positions, int64_t d, float* out) {
     std::fill_n(out, d, 0.0f);
     for (int64_t j = 0; j < positions; ++j)
-        for (int64_t i = 0; i < d; ++i) out[i] += p[j] * values[j * stride + i];
+        for (int64_t i = 0; i < d; ++i) out[i] += p[j] * as_float(values[j * stride + i]);
 }
 
 void f16_row(const uint16_t* src, float* dst, int64_t n) {
@@ -89,14 +98,12 @@ void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
     for (int r = 0; r < 8; ++r) out[r] = dot_row(kPortableKernels, W, o + r, x);
 }
 
-float panel_value(float v) { return v; }
-float panel_value(uint16_t v) { return f16_to_f32(v); }
 
 template <class P>
 void gemm_16x6(const P* panel, const float* const x[6], int64_t n, float* const acc[6]) {
     for (int t = 0; t < 6; ++t)
         for (int64_t k = 0; k < n; ++k)
-            for (int r = 0; r < 16; ++r) acc[t][r] += panel_value(panel[16 * k + r]) * x[t][k];
+            for (int r = 0; r < 16; ++r) acc[t][r] += as_float(panel[16 * k + r]) * x[t][k];
 }
 
 void pack_panel(const float* const rows[16], int64_t n, float* panel) {
@@ -149,7 +156,8 @@ float fma_loop(int64_t iterations) {
 
 }  // namespace
 
-const CpuKernels kPortableKernels = {"portable", dot,        key_scores, weighted_sum,         f16_row,   bf16_row, q8_row, q4_row,
+const CpuKernels kPortableKernels = {"portable", dot, key_scores<float>, weighted_sum<float>, key_scores<uint16_t>,
+                                     weighted_sum<uint16_t>, f16_row,   bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
                                      pack_weights, gemm_16x6<float>, pack_f16_weights, gemm_16x6<uint16_t>, gelu_new,
                                      softmax, sum, fma_loop};

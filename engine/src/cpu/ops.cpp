@@ -6,9 +6,9 @@
 
 namespace phidesk {
 
-ScratchBuffers::ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim) {
+ScratchBuffers::ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim, DType kv_type) {
     const int64_t panel = max_in * kPanelRows, tile = kPanelRows * kPanelTokens;
-    const int64_t floats = panel + tile + attention_scratch_floats(context, head_dim);
+    const int64_t floats = panel + tile + attention_scratch_floats(context, head_dim, kv_type);
     floats_.resize(size_t(threads * floats));
     halves_.resize(size_t(threads * panel));
     for (int t = 0; t < threads; ++t) {
@@ -151,15 +151,32 @@ void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const fl
     }
 }
 
-// A decode step's few queries, one (token, head) at a time: each key and value is read once.
+// One query against `positions` keys and values of element type T (rows `stride` apart):
+// scores, softmax, then the values they weight, by the kernels for T.
+template <class T>
+static void attend(void (*key_scores)(const float*, const T*, int64_t, int64_t, int64_t, float*),
+                   void (*weighted_sum)(const float*, const T*, int64_t, int64_t, int64_t, float*),
+                   const CpuKernels& k, const float* q, const T* keys, const T* values, int64_t stride,
+                   int64_t positions, int64_t d, float* scores, float* out) {
+    key_scores(q, keys, stride, positions, d, scores);
+    k.softmax(scores, positions, 1.0f / std::sqrt(float(d)));
+    weighted_sum(scores, values, stride, positions, d, out);
+}
+
+// A decode step's few queries, one (token, head) at a time: each key and value is read once,
+// as stored (a float16 cache by its own kernels, the same sums as over converted rows).
 static void attention_one_query(const CpuKernels& k, const AttentionShape& s, int64_t t, int h, const float* q,
-                                const float* k_cache, const float* v_cache, int pos0, float* out, float* scores) {
+                                const void* k_cache, const void* v_cache, int pos0, float* out, float* scores) {
     const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = s.row_stride;
     const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride, positions = pos0 + t + 1;
     const float* qv = q + t * q_stride + int64_t(h) * d;
-    k.key_scores(qv, k_cache + kv, kv_stride, positions, d, scores);
-    k.softmax(scores, positions, 1.0f / std::sqrt(float(d)));
-    k.weighted_sum(scores, v_cache + kv, kv_stride, positions, d, out + t * q_stride + int64_t(h) * d);
+    float* o = out + t * q_stride + int64_t(h) * d;
+    if (s.kv_type == DType::F16)
+        attend(k.key_scores_f16, k.weighted_sum_f16, k, qv, static_cast<const uint16_t*>(k_cache) + kv,
+               static_cast<const uint16_t*>(v_cache) + kv, kv_stride, positions, d, scores, o);
+    else
+        attend(k.key_scores, k.weighted_sum, k, qv, static_cast<const float*>(k_cache) + kv,
+               static_cast<const float*>(v_cache) + kv, kv_stride, positions, d, scores, o);
 }
 
 // A prompt's n queries for head h, on the panel kernel: the head's keys packed into 16-key
@@ -167,23 +184,24 @@ static void attention_one_query(const CpuKernels& k, const AttentionShape& s, in
 // packed into 16-dim panels over the positions, meet the 6 rows of probabilities. One query
 // at a time reads every key and value once per query: at 1024 tokens that took a quarter of
 // the prompt's time. Keys and values past the last position are copies of it, so every load
-// is of real data; their probabilities are zero.
+// is of real data; their probabilities are zero. keys and values: the head's rows, position j's
+// at j * kv_stride.
 static void attention_one_head(const CpuKernels& k, const AttentionShape& s, int h, const float* q,
-                               const float* k_cache, const float* v_cache, int64_t n, int pos0, float* out,
-                               float* scratch) {
-    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d, kv_stride = s.row_stride;
-    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride, positions = pos0 + n, span = round_to_panel(positions);
+                               const float* head_keys, const float* head_values, int64_t kv_stride, int64_t n,
+                               int pos0, float* out, float* scratch) {
+    const int64_t d = s.head_dim, q_stride = int64_t(s.heads) * d;
+    const int64_t positions = pos0 + n, span = round_to_panel(positions);
     float* keys = scratch;                                 // [span / 16][d][16]
     float* values = keys + span * d;                       // [round_to_panel(d) / 16][span][16]
     float* probs = values + round_to_panel(d) * span;      // [kPanelTokens][span]
     for (int64_t b = 0; b < span; b += kPanelRows) {
         const float* rows[kPanelRows];
-        for (int64_t r = 0; r < kPanelRows; ++r) rows[r] = k_cache + std::min(b + r, positions - 1) * kv_stride + kv;
+        for (int64_t r = 0; r < kPanelRows; ++r) rows[r] = head_keys + std::min(b + r, positions - 1) * kv_stride;
         k.pack_panel(rows, d, keys + b * d);
     }
     for (int64_t c = 0; c < d; c += kPanelRows)
         for (int64_t j = 0; j < span; ++j) {
-            const float* v = v_cache + std::min(j, positions - 1) * kv_stride + kv + c;
+            const float* v = head_values + std::min(j, positions - 1) * kv_stride + c;
             float* p = values + c * span + j * kPanelRows;
             for (int64_t r = 0; r < kPanelRows; ++r) p[r] = c + r < d ? v[r] : 0.0f;
         }
@@ -213,13 +231,35 @@ static void attention_one_head(const CpuKernels& k, const AttentionShape& s, int
     }
 }
 
-void attention(CpuContext& cx, const AttentionShape& s, const float* q, const float* k_cache, const float* v_cache,
+// A prompt's head h from the cache as stored: a float16 cache's rows are first converted into
+// float32 rows past the panels' space in scratch (the panel path then runs unchanged).
+static void attention_one_head_cached(const CpuKernels& k, const AttentionShape& s, int h, const float* q,
+                                      const void* k_cache, const void* v_cache, int64_t n, int pos0, float* out,
+                                      float* scratch) {
+    const int64_t kv = int64_t(h / (s.heads / s.kv_heads)) * s.head_stride;
+    if (s.kv_type != DType::F16) {
+        attention_one_head(k, s, h, q, static_cast<const float*>(k_cache) + kv, static_cast<const float*>(v_cache) + kv,
+                           s.row_stride, n, pos0, out, scratch);
+        return;
+    }
+    const int64_t d = s.head_dim, positions = pos0 + n;
+    float* keys = scratch + attention_scratch_floats(positions, d, DType::F32);
+    float* values = keys + positions * d;
+    for (int64_t j = 0; j < positions; ++j) {
+        k.f16_to_f32(static_cast<const uint16_t*>(k_cache) + kv + j * s.row_stride, keys + j * d, d);
+        k.f16_to_f32(static_cast<const uint16_t*>(v_cache) + kv + j * s.row_stride, values + j * d, d);
+    }
+    attention_one_head(k, s, h, q, keys, values, d, n, pos0, out, scratch);
+}
+
+void attention(CpuContext& cx, const AttentionShape& s, const float* q, const void* k_cache, const void* v_cache,
                int64_t n, int pos0, float* out) {
     // Working space lives in the thread's scratch, linear in the context length, never quadratic.
     if (n > kMaxDecodeTokens) {
         cx.pool.parallel_for(s.heads, [&](int64_t begin, int64_t end, int thread) {
             for (int64_t h = begin; h < end; ++h)
-                attention_one_head(cx.k, s, int(h), q, k_cache, v_cache, n, pos0, out, cx.scratch[thread].attention);
+                attention_one_head_cached(cx.k, s, int(h), q, k_cache, v_cache, n, pos0, out,
+                                          cx.scratch[thread].attention);
         });
         return;
     }

@@ -12,23 +12,25 @@ namespace phidesk {
 
 // Per-thread scratch: 16 weight rows packed as a float32 panel (or as F16 halves) and a 16 x 6
 // tile for linear(), and attention's working space, linear in the context length: a decode step's
-// scores, or for a prompt one head's keys and values packed into panels and a tile's probabilities.
+// scores, or for a prompt one head's keys and values packed into panels and a tile's probabilities
+// (and, from a float16 cache, the head's keys and values as float32 rows first).
 struct ThreadScratch {
     float* panel;       // [max in * kPanelRows]
     uint16_t* panel16;  // [max in * kPanelRows]: F16 weights' panel
     float* tile;        // [kPanelRows * kPanelTokens]
-    float* attention;   // attention_scratch_floats(context, head_dim)
+    float* attention;   // attention_scratch_floats(context, head_dim, kv_type)
 };
 inline int64_t round_to_panel(int64_t v) { return (v + kPanelRows - 1) / kPanelRows * kPanelRows; }
-inline int64_t attention_scratch_floats(int64_t context, int64_t head_dim) {
-    return round_to_panel(context) * (head_dim + round_to_panel(head_dim) + kPanelTokens);
+inline int64_t attention_scratch_floats(int64_t context, int64_t head_dim, DType kv_type) {
+    const int64_t converted = kv_type == DType::F16 ? 2 * context * head_dim : 0;
+    return round_to_panel(context) * (head_dim + round_to_panel(head_dim) + kPanelTokens) + converted;
 }
 
 // Every thread's ThreadScratch, for linear() inputs up to max_in wide and attention over up to
-// `context` positions of head_dim.
+// `context` positions of head_dim, from a KV cache of kv_type (F32 or F16).
 class ScratchBuffers {
 public:
-    ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim);
+    ScratchBuffers(int threads, int64_t max_in, int64_t context, int64_t head_dim, DType kv_type);
     ScratchBuffers(const ScratchBuffers&) = delete;   // a copy's pointers would lead into this one's buffers
     ScratchBuffers& operator=(const ScratchBuffers&) = delete;
     ThreadScratch* data() { return threads_.data(); }
@@ -66,13 +68,14 @@ void linear(CpuContext& cx, const TensorView& W, const float* bias, const float*
 void rope(float* x, int64_t n, int heads, int head_dim, int rotary_dim, const float* cos_sin, int pos0);
 
 // Causal attention of n queries at positions pos0.. against the cache's positions [0, pos0+t].
-// q, out: [n, heads*head_dim]; in k_cache and v_cache, kv head g's row for position p starts
-// at g * head_stride + p * row_stride.
+// q, out: [n, heads*head_dim]; k_cache and v_cache hold elements of kv_type (F32 or F16), and
+// kv head g's row for position p starts at element g * head_stride + p * row_stride.
 struct AttentionShape {
     int heads, kv_heads, head_dim;
     int64_t head_stride, row_stride;
+    DType kv_type = DType::F32;
 };
-void attention(CpuContext& cx, const AttentionShape& s, const float* q, const float* k_cache, const float* v_cache,
+void attention(CpuContext& cx, const AttentionShape& s, const float* q, const void* k_cache, const void* v_cache,
                int64_t n, int pos0, float* out);
 
 }  // namespace phidesk
