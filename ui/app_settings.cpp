@@ -49,6 +49,8 @@ QString AppSettings::backend() const { return QSettings().value(QStringLiteral("
 void AppSettings::setBackend(const QString& b) { QSettings().setValue(QStringLiteral("engine/backend"), b); emit changed(); }
 int AppSettings::threads() const { return QSettings().value(QStringLiteral("engine/threads"), 0).toInt(); }
 void AppSettings::setThreads(int n) { QSettings().setValue(QStringLiteral("engine/threads"), n); emit changed(); }
+QString AppSettings::kvCache() const { return QSettings().value(QStringLiteral("engine/kv_cache"), QStringLiteral("f32")).toString(); }
+void AppSettings::setKvCache(const QString& type) { QSettings().setValue(QStringLiteral("engine/kv_cache"), type); emit changed(); }
 
 GenerationSettings AppSettings::generation(Job job) const {
     QSettings s;

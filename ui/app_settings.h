@@ -25,6 +25,8 @@ public:
     void setBackend(const QString& b);
     int threads() const;       // 0: physical cores
     void setThreads(int n);
+    QString kvCache() const;   // the CPU backend's KV cache: f32 or f16
+    void setKvCache(const QString& type);
     GenerationSettings generation(Job job) const;
     void setGeneration(Job job, const GenerationSettings& s);
     QString promptFormatJson() const;   // PromptFormat as JSON ("" = defaults)

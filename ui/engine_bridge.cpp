@@ -86,10 +86,10 @@ quint64 EngineBridge::summarize(const QString& text, int length, const Generatio
     return id;
 }
 
-void EngineBridge::loadModel(const QString& path, const QString& backend, int threads) {
+void EngineBridge::loadModel(const QString& path, const QString& backend, int threads, const QString& kvCache) {
     start();
     emit modelLoading(path);
-    emit requestLoadModel(path, backend, threads);
+    emit requestLoadModel(path, backend, threads, kvCache);
 }
 
 void EngineBridge::convert(const QString& hfDir, const QString& out, const QString& quant) {

@@ -18,7 +18,8 @@ public:
                  const QString& formatJson = {});
     quint64 complete(const QString& prompt, const GenerationSettings& s);
     quint64 summarize(const QString& text, int length, const GenerationSettings& s, const QString& formatJson = {});
-    void loadModel(const QString& path, const QString& backend = QStringLiteral("auto"), int threads = 0);
+    void loadModel(const QString& path, const QString& backend = QStringLiteral("auto"), int threads = 0,
+                   const QString& kvCache = QStringLiteral("f32"));
     void convert(const QString& hfDir, const QString& out, const QString& quant);
     // Stops the running request before its next token (or chunk, or tensor). Safe any time.
     void cancel();
@@ -26,7 +27,7 @@ public:
     const ModelInfo& model() const { return model_; }
 
 signals:
-    void requestLoadModel(const QString& path, const QString& backend, int threads);
+    void requestLoadModel(const QString& path, const QString& backend, int threads, const QString& kvCache);
     void requestChat(quint64 id, const QString& system, const phidesk::ui::History& history, const QString& message,
                      const phidesk::ui::GenerationSettings& s, const QString& formatJson);
     void requestComplete(quint64 id, const QString& prompt, const phidesk::ui::GenerationSettings& s);

@@ -21,7 +21,7 @@ QString q(const std::string& s) { return QString::fromStdString(s); }
 EngineWorker::EngineWorker(std::shared_ptr<std::atomic<bool>> cancel) : cancel_(std::move(cancel)) {}
 EngineWorker::~EngineWorker() = default;
 
-void EngineWorker::loadModel(const QString& path, const QString& backend, int threads) {
+void EngineWorker::loadModel(const QString& path, const QString& backend, int threads, const QString& kvCache) {
     try {
         gen_.reset();
         model_.reset();   // free the old weights before loading the new ones
@@ -29,6 +29,7 @@ void EngineWorker::loadModel(const QString& path, const QString& backend, int th
         BackendOptions o;
         o.backend = backend.toStdString();
         o.threads = threads;
+        o.kv_cache = kvCache.toStdString();
         auto [model, b] = load_model_on_backend(p, o, [this](double fraction) { emit loadProgress(fraction); });
         Tokenizer tok = Tokenizer::load(p);
         ModelInfo info;
@@ -38,8 +39,7 @@ void EngineWorker::loadModel(const QString& path, const QString& backend, int th
         info.backend = q(b->description());
         info.weight_bytes = qint64(model->weight_bytes());
         info.context = b->context_length();
-        const ModelConfig& c = model->config();
-        info.kv_bytes = qint64(2) * c.num_layers * info.context * c.num_kv_heads * c.head_dim * 4;
+        info.kv_bytes = qint64(b->kv_cache_bytes());
         gen_ = std::make_unique<Generator>(std::move(b), std::move(tok));
         model_ = std::move(model);
         emit modelLoaded(info);

@@ -41,7 +41,7 @@ public:
     ~EngineWorker() override;
 
 public slots:
-    void loadModel(const QString& path, const QString& backend, int threads);
+    void loadModel(const QString& path, const QString& backend, int threads, const QString& kvCache);
     void chat(quint64 id, const QString& system, const phidesk::ui::History& history, const QString& message,
               const phidesk::ui::GenerationSettings& s, const QString& formatJson);
     void complete(quint64 id, const QString& prompt, const phidesk::ui::GenerationSettings& s);

@@ -143,7 +143,7 @@ void MainWindow::start(const QString& model) {
     }
     showWelcome();
     const QString demo = bundledDemoModel();   // ready behind the page, not saved as the user's choice
-    if (!demo.isEmpty()) engine_->loadModel(demo, settings_->backend(), settings_->threads());
+    if (!demo.isEmpty()) engine_->loadModel(demo, settings_->backend(), settings_->threads(), settings_->kvCache());
 }
 
 void MainWindow::showWelcome() { stack_->setCurrentWidget(welcome_); }
@@ -156,7 +156,7 @@ void MainWindow::loadModel(const QString& path) {
         return;
     }
     leave_welcome_on_load_ = true;
-    engine_->loadModel(path, settings_->backend(), settings_->threads());
+    engine_->loadModel(path, settings_->backend(), settings_->threads(), settings_->kvCache());
     settings_->setModelPath(path);
 }
 
@@ -201,10 +201,11 @@ void MainWindow::convertModel() {
 
 void MainWindow::showSettings() {
     SettingsDialog d(*settings_, this);
-    const QString backend = settings_->backend();
+    const QString backend = settings_->backend(), kvCache = settings_->kvCache();
     const int threads = settings_->threads();
-    if (d.exec() == QDialog::Accepted && (backend != settings_->backend() || threads != settings_->threads()))
-        loadModel(settings_->modelPath());   // a new backend or thread count takes a reload
+    if (d.exec() == QDialog::Accepted &&
+        (backend != settings_->backend() || threads != settings_->threads() || kvCache != settings_->kvCache()))
+        loadModel(settings_->modelPath());   // a new backend, thread count or KV cache takes a reload
 }
 
 }  // namespace phidesk::ui

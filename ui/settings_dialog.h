@@ -33,6 +33,7 @@ private:
     QPlainTextEdit* format_;
     QComboBox* backend_;
     QSpinBox* threads_;
+    QComboBox* kvCache_;
 };
 
 }  // namespace phidesk::ui

@@ -476,6 +476,22 @@
         <translation>CPU 线程数：</translation>
     </message>
     <message>
+        <source>float32 (default)</source>
+        <translation>float32（默认）</translation>
+    </message>
+    <message>
+        <source>float16 (half the memory)</source>
+        <translation>float16（内存减半）</translation>
+    </message>
+    <message>
+        <source>How the CPU backend keeps each token&apos;s keys and values. float16 halves their memory and speeds up answers after a long conversation or document, and rounds them slightly. A GPU keeps float32.</source>
+        <translation>CPU 后端保存每个词元的键和值的格式。float16 使其内存减半，并加快长对话或长文档之后的回答速度，但会略微舍入数值。GPU 始终使用 float32。</translation>
+    </message>
+    <message>
+        <source>KV cache:</source>
+        <translation>KV 缓存：</translation>
+    </message>
+    <message>
         <source>The Hugging Face hub, or a mirror with the same URL layout, that models are downloaded from</source>
         <translation>下载模型所用的 Hugging Face Hub，或采用相同 URL 结构的镜像</translation>
     </message>
