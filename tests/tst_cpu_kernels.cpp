@@ -157,14 +157,43 @@ private slots:
 
     void attention_kernels_match_reference_data() { levels_data(); }
 
-    // A float16 cache stores each key and value where it belongs, rounded to nearest even (the
-    // two ties below) and held to the largest finite half, in half the bytes.
+    // The saturating float16 conversion (a float16 KV cache's store) equals the scalar rounding
+    // of the clamped value at every level: ties to even, overflow held to +-65504, half
+    // subnormals, float subnormals to zero, NaN kept; over a length with a vector tail.
+    void f16_saturating_conversion() {
+        QFETCH(QString, level);
+        if (!cpu_runs_kernels(level.toStdString())) QSKIP(qPrintable("this CPU does not run the " + level + " kernels"));
+        const CpuKernels& k = select_cpu_kernels(level.toStdString());
+        std::vector<float> x = {1.0f, 1.0f + 0x1p-11f, 1.0f + 0x1p-11f + 0x1p-20f, 1.0f + 0x3p-11f, 70000.0f, -70000.0f,
+                                INFINITY, -INFINITY, 65504.0f, 65519.0f, 65520.0f, 0x1p-24f, 0x1p-25f, 0x3p-26f,
+                                1e-8f, 0x1p-130f, -0.0f, std::nanf("")};
+        std::mt19937 rng(5);
+        for (float v : random_vector(67, 31)) x.push_back(std::ldexp(v, int(rng() % 50) - 30));
+        std::vector<uint16_t> got(x.size());
+        k.f32_to_f16_saturating(x.data(), got.data(), int64_t(x.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            if (std::isnan(x[i])) {
+                QVERIFY(std::isnan(f16_to_f32(got[i])));
+                continue;
+            }
+            QVERIFY2(got[i] == f32_to_f16(std::clamp(x[i], -65504.0f, 65504.0f)), qPrintable(QString("element %1: %2").arg(i).arg(x[i])));
+        }
+        QCOMPARE(got[1], f32_to_f16(1.0f));   // the tie 1 + 2^-11 rounds to even, down
+        QCOMPARE(got[3], f32_to_f16(1.0f + 0x1p-9f));   // the tie 1 + 3 * 2^-11 rounds to even, up
+        QCOMPARE(got[4], uint16_t(0x7bff));   // 70000: the largest finite half, not infinity
+        QCOMPARE(got[6], uint16_t(0x7bff));   // so is infinity
+    }
+
+    void f16_saturating_conversion_data() { levels_data(); }
+
+    // A float16 cache stores each key and value where it belongs, as the saturating conversion
+    // gives it, in half the bytes.
     void f16_kv_cache_stores_rounded_halves() {
         KvCache c32(DType::F32, 2, 10, 2, 3), c16(DType::F16, 2, 10, 2, 3);
         QCOMPARE(c16.bytes() * 2, c32.bytes());
         const std::vector<float> keys = {1.0f, 1.0f + 0x1p-11f, 1.0f + 0x1p-11f + 0x1p-20f, 70000.0f, -0x1p-25f, 3.14159f},
                                  values = {-2.0f, 0.1f, 0.2f, 0.3f, 65504.0f, 1e-8f};
-        c16.store(1, 4, 1, keys.data(), values.data());
+        c16.store(select_cpu_kernels("portable"), 1, 4, 1, keys.data(), values.data());
         const auto* k = reinterpret_cast<const uint16_t*>(c16.k[1].get());
         const auto* v = reinterpret_cast<const uint16_t*>(c16.v[1].get());
         for (int h = 0; h < 2; ++h)

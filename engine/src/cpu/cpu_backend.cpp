@@ -162,7 +162,7 @@ void CpuBackend::layer(int l, int n) {
     linear(cx_, L.v_w, V.v_b.data(), h_.data(), n, v_.data());
     rope(q_.data(), n, c_.num_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
     rope(k_.data(), n, c_.num_kv_heads, c_.head_dim, c_.rotary_dim, rope_.data(), n_past_);
-    cache_.store(l, n_past_, n, k_.data(), v_.data());
+    cache_.store(kernels_, l, n_past_, n, k_.data(), v_.data());
     attention(cx_, {c_.num_heads, c_.num_kv_heads, c_.head_dim, cache_.head_stride(), c_.head_dim, cache_.dtype}, q_.data(),
               cache_.k[size_t(l)].get(), cache_.v[size_t(l)].get(), n, n_past_, att_.data());
     linear(cx_, L.dense_w, V.dense_b.data(), att_.data(), n, a_.data());

@@ -23,6 +23,9 @@ struct CpuKernels {
     void (*weighted_sum_f16)(const float* p, const uint16_t* values, int64_t stride, int64_t positions, int64_t d,
                              float* out);
     void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+    // dst = src as float16, rounded to nearest even and held to +-65504 (the largest finite half):
+    // a float16 KV cache's store, where an infinite key would make every score NaN. NaN stays NaN.
+    void (*f32_to_f16_saturating)(const float* src, uint16_t* dst, int64_t n);
     void (*bf16_to_f32)(const uint16_t* src, float* dst, int64_t n);
     void (*q8_to_f32)(const int8_t* q, float scale, float* dst, int64_t n);
     // n a multiple of kQ4Group; one fp16 scale per group.
@@ -77,6 +80,8 @@ inline constexpr int64_t kFmaLoopFlops = 12 * 8 * 2;   // 12 vectors of 8 lanes,
 inline float gelu_new_scalar(float v) {
     return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
+
+inline constexpr float kLargestF16 = 65504.0f;   // the largest finite float16
 
 // The length of a reordered Q4 input: n rounded up to whole blocks of kQ4Block elements (four
 // groups), which the AVX-512 dots read; the padding is zero.

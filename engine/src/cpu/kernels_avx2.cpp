@@ -131,6 +131,17 @@ void f16_row(const uint16_t* src, float* dst, int64_t n) {
     for (; i < n; ++i) dst[i] = f16_to_f32(src[i]);
 }
 
+// min and max return their second operand when either is NaN: x goes second, so NaN stays NaN.
+void f32_to_f16_saturating(const float* src, uint16_t* dst, int64_t n) {
+    const __m256 hi = _mm256_set1_ps(kLargestF16), lo = _mm256_set1_ps(-kLargestF16);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_max_ps(lo, _mm256_min_ps(hi, _mm256_loadu_ps(src + i)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; ++i) dst[i] = f32_to_f16(std::clamp(src[i], -kLargestF16, kLargestF16));
+}
+
 void bf16_row(const uint16_t* src, float* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -536,7 +547,7 @@ const CpuKernels kAvx2Kernels = {"avx2",
                                  weighted_sum<float, load_f32, widen<float>>,
                                  key_scores<uint16_t, load_f16, f16_to_f32>,
                                  weighted_sum<uint16_t, load_f16, f16_to_f32>,
-                                 f16_row,   bf16_row, q8_row, q4_row,
+                                 f16_row,   f32_to_f16_saturating, bf16_row, q8_row, q4_row,
                                  dot_f16,  dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
                                  pack_weights, gemm_16x6<float>, pack_f16_weights, gemm_16x6<uint16_t>, gelu_new,
                                  softmax, sum, fma_loop};

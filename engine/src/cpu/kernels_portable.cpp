@@ -48,6 +48,10 @@ void f16_row(const uint16_t* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
 }
 
+void f32_to_f16_saturating(const float* src, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_f16(std::clamp(src[i], -kLargestF16, kLargestF16));
+}
+
 void bf16_row(const uint16_t* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
 }
@@ -157,7 +161,7 @@ float fma_loop(int64_t iterations) {
 }  // namespace
 
 const CpuKernels kPortableKernels = {"portable", dot, key_scores<float>, weighted_sum<float>, key_scores<uint16_t>,
-                                     weighted_sum<uint16_t>, f16_row,   bf16_row, q8_row, q4_row,
+                                     weighted_sum<uint16_t>, f16_row,   f32_to_f16_saturating, bf16_row, q8_row, q4_row,
                                      dot_f16,    dot_bf16,   dot_q8,         dot_q4,    q4_order_pairs, dot8, pack_panel,
                                      pack_weights, gemm_16x6<float>, pack_f16_weights, gemm_16x6<uint16_t>, gelu_new,
                                      softmax, sum, fma_loop};

@@ -1,17 +1,16 @@
 // Keys and values of every layer for positions [0, context), head-major: per layer,
 // [kv_head][position][head_dim], so that one head's keys (and values) lie one after another and
 // a decode step reads them as one stream (position-major, a head's 80 floats came every 10 KB
-// for phi-2, a page apart). Elements are float32, or float16 (rounded to nearest even, and held
-// to float16's largest finite value, since an infinite key would make every score NaN) to halve
-// the bytes a long context's decode step reads. Allocated uninitialised, so pages are touched
-// only as positions fill.
+// for phi-2, a page apart). Elements are float32, or float16 (the kernels' saturating
+// conversion) to halve the bytes a long context's decode step reads. Allocated uninitialised, so
+// pages are touched only as positions fill.
 #pragma once
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "kernels.h"
 #include "phidesk/error.h"
 #include "phidesk/tensor.h"
 
@@ -34,26 +33,24 @@ struct KvCache {
     }
     size_t layer_bytes() const { return size_t(context) * size_t(width) * dtype_size(dtype); }
     int64_t head_stride() const { return int64_t(context) * head_dim; }   // elements from one head to the next
-    // Stores n positions from pos on, each given as [kv_heads * head_dim] (keys and values).
-    void store(int layer, int pos, int64_t n, const float* keys, const float* values) {
+    // Stores n positions from pos on, each given as [kv_heads * head_dim] (keys and values);
+    // float16 by the kernels' conversion.
+    void store(const CpuKernels& kernels, int layer, int pos, int64_t n, const float* keys, const float* values) {
         for (int64_t t = 0; t < n; ++t)
             for (int h = 0; h < kv_heads; ++h) {
                 const int64_t at = h * head_stride() + (pos + t) * head_dim, from = t * width + h * head_dim;
-                store_row(k[size_t(layer)].get(), at, keys + from);
-                store_row(v[size_t(layer)].get(), at, values + from);
+                store_row(kernels, k[size_t(layer)].get(), at, keys + from);
+                store_row(kernels, v[size_t(layer)].get(), at, values + from);
             }
     }
     size_t bytes() const { return 2 * k.size() * layer_bytes(); }
 
 private:
-    void store_row(std::byte* base, int64_t at, const float* row) const {
-        if (dtype == DType::F32) {
+    void store_row(const CpuKernels& kernels, std::byte* base, int64_t at, const float* row) const {
+        if (dtype == DType::F32)
             std::memcpy(base + at * int64_t(sizeof(float)), row, sizeof(float) * size_t(head_dim));
-            return;
-        }
-        constexpr float kLargestF16 = 65504.0f;
-        uint16_t* out = reinterpret_cast<uint16_t*>(base) + at;
-        for (int64_t i = 0; i < head_dim; ++i) out[i] = f32_to_f16(std::clamp(row[i], -kLargestF16, kLargestF16));
+        else
+            kernels.f32_to_f16_saturating(row, reinterpret_cast<uint16_t*>(base) + at, head_dim);
     }
 };
 
