@@ -83,10 +83,13 @@ commands:
   bench   (--model PATH | --synth phi-2 [--quant f16|int8|int4]) [--prompt-tokens 128] [--gen-tokens 64] [--runs 3]
                                             JSON: load time, prefill and decode tokens/s, GB/s, GFLOP/s, peak RSS;
                                             on the CPU also each run against the machine's read
-                                            bandwidth and FMA peak measured just before it
+                                            bandwidth, FMA peak and dot rates measured just before it
   bench-memory [--threads N] [--mb 1024] [--backend cuda[:N]]
                                             JSON: this machine's read bandwidth (GB/s), or the GPU's copy bandwidth
   bench-flops  [--threads N]                JSON: this machine's fp32 FMA peak (GFLOP/s)
+  bench-dot    [--threads N] [--dtype f32|f16|bf16|int8|int4] [--cpu-kernels L]
+                                            JSON: how fast decode's dot consumes such weights
+                                            from cache (GB/s), memory never waiting
   tokenize   --tokenizer PATH [--file F] [--special-as-text]
                                             JSON array of ids of the text (stdin without --file)
   detokenize --tokenizer PATH [--skip-special]
@@ -243,13 +246,21 @@ double median(std::vector<double> v) {
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
+constexpr int kDTypes = int(DType::Q4) + 1;
+
+// What the machine can do at one moment: read bandwidth (GB/s), FMA peak (GFLOP/s), and each
+// dtype's dot rate (GB/s of weights; 0 where not measured).
+struct MachineLimits {
+    double read_gbs, fma_gflops, dot_gbs[kDTypes];
+};
+
 // A child process, forked while this one is still single-threaded, that measures the machine's
-// read bandwidth and FMA peak on request, so that its 1 GiB buffer never counts in the
-// benchmark's peak RSS. One socket each way (close-on-exec; MSG_NOSIGNAL, so a dead probe is an
-// error message, not a SIGPIPE).
+// read bandwidth, FMA peak and dot rates (with the benchmark's kernel level) on request, so that
+// its 1 GiB buffer never counts in the benchmark's peak RSS. One socket each way (close-on-exec;
+// MSG_NOSIGNAL, so a dead probe is an error message, not a SIGPIPE).
 class MachineProbe {
 public:
-    explicit MachineProbe(int threads) {
+    MachineProbe(int threads, const std::string& kernels) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw Error("socketpair failed");
         pid_ = fork();
@@ -261,9 +272,11 @@ public:
             close(sv[0]);
             char c;
             try {
-                while (recv(sv[1], &c, 1, 0) == 1) {
-                    const double r[2] = {measure_read_bandwidth(threads, size_t(1) << 30, 3), measure_fma_peak(threads, 3)};
-                    if (send(sv[1], r, sizeof r, MSG_NOSIGNAL) != ssize_t(sizeof r)) break;
+                while (recv(sv[1], &c, 1, 0) == 1) {   // c: the dtypes whose dot to measure, bit i for DType i
+                    MachineLimits m{measure_read_bandwidth(threads, size_t(1) << 30, 3), measure_fma_peak(threads, 3), {}};
+                    for (int d = 0; d < kDTypes; ++d)
+                        if (c >> d & 1) m.dot_gbs[d] = measure_dot_rate(threads, DType(d), 3, kernels);
+                    if (send(sv[1], &m, sizeof m, MSG_NOSIGNAL) != ssize_t(sizeof m)) break;
                 }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "phidesk-cli: machine probe: %s\n", e.what());
@@ -279,12 +292,12 @@ public:
         close(fd_);   // the probe sees end of file and exits
         waitpid(pid_, nullptr, 0);
     }
-    // {read GB/s, FMA GFLOP/s}, measured now.
-    std::pair<double, double> measure() {
-        double r[2] = {0, 0};
-        if (send(fd_, "m", 1, MSG_NOSIGNAL) != 1 || recv(fd_, r, sizeof r, MSG_WAITALL) != ssize_t(sizeof r))
+    // The limits measured now, the dots' for the dtypes in `dot_dtypes` (bit i for DType i).
+    MachineLimits measure(uint8_t dot_dtypes) {
+        MachineLimits m{};
+        if (send(fd_, &dot_dtypes, 1, MSG_NOSIGNAL) != 1 || recv(fd_, &m, sizeof m, MSG_WAITALL) != ssize_t(sizeof m))
             throw Error("the machine probe process failed");
-        return {r[0], r[1]};
+        return m;
     }
 
 private:
@@ -302,7 +315,7 @@ int cmd_bench(const Args& a) {
     const int prompt = a.get_int("prompt-tokens", 128), gen = a.get_int("gen-tokens", 64), runs = a.get_int("runs", 3);
     const int threads = cpu_threads(a);
     std::optional<MachineProbe> probe;   // CPU runs only: a GPU run is measured against its device
-    if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads);
+    if (a.get("backend", "cpu").rfind("cuda", 0) != 0) probe.emplace(threads, a.get("cpu-kernels", ""));
     const auto t0 = Clock::now();
     auto [model, backend] = model_on_backend(a, backend_options(a));
     const double load_s = seconds_since(t0);
@@ -316,13 +329,25 @@ int cmd_bench(const Args& a) {
     // The machine's own limits, measured right before each run (the machine may be shared and
     // noisy: a figure from another minute would make the ratios meaningless).
     const bool cpu = probe && backend->description().rfind("cpu", 0) == 0;
-    std::vector<double> prefill, decode, read, peak;
+    // What one token costs: every matrix is read once (the embedding only one row) and each of
+    // its weights takes one multiply-add. A prompt runs lm_head for its last token only.
+    uint64_t streamed = 0, macs = 0;
+    double dot_bytes[kDTypes] = {};   // what goes through each dtype's dot
+    uint8_t dot_dtypes = 0;
+    for (const auto& [name, t] : model->tensors()) {
+        const bool embedding = t == &model->weights().embed;
+        streamed += embedding ? t->nbytes() / uint64_t(t->rows()) : t->nbytes();
+        if (t->shape.size() == 2 && !embedding) {
+            macs += uint64_t(t->numel());
+            dot_bytes[int(t->dtype)] += double(t->nbytes());
+            dot_dtypes |= uint8_t(1u << int(t->dtype));
+        }
+    }
+    std::vector<double> prefill, decode;
+    std::vector<MachineLimits> limits;
     Sampler greedy{SamplerParams{}};
     for (int r = 0; r < runs; ++r) {
-        if (cpu) {
-            const auto [gbs, gflops] = probe->measure();
-            read.push_back(gbs), peak.push_back(gflops);
-        }
+        if (cpu) limits.push_back(probe->measure(dot_dtypes));
         backend->truncate(0);
         auto t = Clock::now();
         int32_t next = backend->eval_and_pick(tokens, greedy, tokens);   // as generation does it
@@ -333,14 +358,6 @@ int cmd_bench(const Args& a) {
     }
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
-    // What one token costs: every matrix is read once (the embedding only one row) and each of
-    // its weights takes one multiply-add. A prompt runs lm_head for its last token only.
-    uint64_t streamed = 0, macs = 0;
-    for (const auto& [name, t] : model->tensors()) {
-        const bool embedding = t == &model->weights().embed;
-        streamed += embedding ? t->nbytes() / uint64_t(t->rows()) : t->nbytes();
-        if (t->shape.size() == 2 && !embedding) macs += uint64_t(t->numel());
-    }
     const double head_macs = double(model->weights().lm_head_w.numel());
     const double prompt_flops = 2.0 * (double(prompt) * (double(macs) - head_macs) + head_macs);
     json out = {{"model", model->path().string()},
@@ -359,15 +376,30 @@ int cmd_bench(const Args& a) {
                 {"kv_cache_bytes", backend->kv_cache_bytes()},
                 {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
     if (cpu) {   // each run against the limits measured just before it, then the median
-        std::vector<double> of_read, of_peak;
+        std::vector<double> read, peak, of_read, of_peak, bound, of_bound, dot[kDTypes];
         for (int r = 0; r < runs; ++r) {
-            of_read.push_back(decode[size_t(r)] * double(streamed) / 1e9 / read[size_t(r)]);
-            of_peak.push_back(prefill[size_t(r)] / prompt * prompt_flops / 1e9 / peak[size_t(r)]);
+            const MachineLimits& m = limits[size_t(r)];
+            read.push_back(m.read_gbs), peak.push_back(m.fma_gflops);
+            of_read.push_back(decode[size_t(r)] * double(streamed) / 1e9 / m.read_gbs);
+            of_peak.push_back(prefill[size_t(r)] / prompt * prompt_flops / 1e9 / m.fma_gflops);
+            // A token takes at least the time to read its weights, and at least the time its
+            // dots take to compute with nothing waiting on memory.
+            double compute_s = 0.0;
+            for (int d = 0; d < kDTypes; ++d)
+                if (dot_dtypes >> d & 1) compute_s += dot_bytes[d] / 1e9 / m.dot_gbs[d], dot[d].push_back(m.dot_gbs[d]);
+            bound.push_back(1.0 / std::max(double(streamed) / 1e9 / m.read_gbs, compute_s));
+            of_bound.push_back(decode[size_t(r)] / bound.back());
         }
+        json dots = json::object();
+        for (int d = 0; d < kDTypes; ++d)
+            if (dot_dtypes >> d & 1) dots[dtype_name(DType(d))] = median(dot[d]);
         out["probe_threads"] = threads;
         out["read_gb_per_second"] = median(read);
         out["fma_gflops"] = median(peak);
+        out["dot_gb_per_second"] = dots;
         out["decode_fraction_of_read"] = median(of_read);
+        out["decode_bound_tokens_per_second"] = median(bound);
+        out["decode_fraction_of_bound"] = median(of_bound);
         out["prefill_fraction_of_fma_peak"] = median(of_peak);
     }
     std::cout << out.dump(2) << "\n";
@@ -454,6 +486,20 @@ int cmd_bench_flops(const Args& a) {
     a.reject_unknown();
     std::cout << json{{"fma_gflops", measure_fma_peak(threads, runs)}, {"threads", threads}, {"runs", runs},
                       {"kernels", best_cpu_kernels()}}.dump(2) << "\n";
+    return 0;
+}
+
+int cmd_bench_dot(const Args& a) {
+    const int threads = cpu_threads(a);
+    const int runs = a.get_int("runs", 5);
+    const std::string name = a.get("dtype", "f16"), kernels = a.get("cpu-kernels", "");
+    a.reject_unknown();
+    const std::pair<const char*, DType> kNames[] = {
+        {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"int8", DType::Q8}, {"int4", DType::Q4}};
+    const auto it = std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return name == n.first; });
+    if (it == std::end(kNames)) throw Error("--dtype must be f32, f16, bf16, int8 or int4, not '" + name + "'");
+    std::cout << json{{"dot_gb_per_second", measure_dot_rate(threads, it->second, runs, kernels)}, {"dtype", name},
+                      {"threads", threads}, {"runs", runs}, {"kernels", kernels.empty() ? best_cpu_kernels() : kernels}}.dump(2) << "\n";
     return 0;
 }
 
@@ -587,6 +633,7 @@ int run(int argc, char** argv) {
     if (cmd == "devices") return cmd_devices(a);
     if (cmd == "bench-memory") return cmd_bench_memory(a);
     if (cmd == "bench-flops") return cmd_bench_flops(a);
+    if (cmd == "bench-dot") return cmd_bench_dot(a);
     if (cmd == "generate") return cmd_generate(a);
     if (cmd == "chat") return cmd_chat(a);
     if (cmd == "summarize") return cmd_summarize(a);

@@ -12,6 +12,7 @@
 #include "cpu/ops.h"
 #include "quantize.h"
 #include "phidesk/error.h"
+#include "phidesk/machine_bench.h"
 #include "phidesk/tensor.h"
 #include "test_support.h"
 
@@ -699,6 +700,15 @@ private slots:
                 QTest::addRow("%s, head-major %s cache", level, type) << QString(level) << true << f16;
                 QTest::addRow("%s, position-major %s cache", level, type) << QString(level) << false << f16;
             }
+    }
+
+    // The dot benchmark (bench-dot, and bench's decode bound) builds a matrix of each dtype and
+    // views its bytes itself: a wrong view would read past them, which the sanitizer run catches.
+    void dot_rate_measures_every_dtype() {
+        for (DType d : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q4}) {
+            const double gbs = measure_dot_rate(1, d, 1);
+            QVERIFY2(std::isfinite(gbs) && gbs > 0.0, dtype_name(d));
+        }
     }
 
     void unknown_level_is_an_error() {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "quantize.h"
 #include "thread_pool.h"
 #include "weight_memory.h"
 
@@ -14,6 +15,24 @@ namespace phidesk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A [rows, cols] matrix of `dtype` from random values in [-1, 1): its bytes (scales first for
+// Q8/Q4, as quantize() lays them out) and a view of them.
+struct RandomMatrix {
+    std::vector<uint8_t> bytes;
+    TensorView view;
+
+    RandomMatrix(DType dtype, int64_t rows, int64_t cols) {
+        std::vector<float> w(size_t(rows * cols));
+        uint32_t state = 12345;
+        for (float& v : w) state = state * 1664525u + 1013904223u, v = float(state >> 8) / float(1 << 23) - 1.0f;
+        const TensorView f32{"dot benchmark", DType::F32, {rows, cols}, w.data(), nullptr};
+        bytes = is_quantized(dtype) ? quantize(dtype, f32) : convert_float(dtype, f32);
+        const size_t scales = is_quantized(dtype) ? 2 * scale_count(dtype, rows, cols) : 0;
+        view = TensorView{"dot benchmark", dtype, {rows, cols}, bytes.data() + scales,
+                          is_quantized(dtype) ? reinterpret_cast<const uint16_t*>(bytes.data()) : nullptr};
+    }
+};
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -56,6 +75,43 @@ double measure_fma_peak(int threads, int runs) {
         gflops.push_back(double(iterations) * double(kFmaLoopFlops) * pool.size() / s / 1e9);
     }
     return median(gflops);
+}
+
+double measure_dot_rate(int threads, DType dtype, int runs, std::string_view kernels) {
+    const CpuKernels& k = select_cpu_kernels(kernels);
+    ThreadPool pool(threads);
+    constexpr int64_t kCols = 2560, kBytesPerThread = 256 << 10;   // a quarter of a Zen 4 L2
+    constexpr double kBytesPerRun = 1e9;                             // per thread: ~0.1 s
+    const int64_t row_bytes = int64_t(value_bytes(dtype, 1, kCols) + 2 * scale_count(dtype, 1, kCols));
+    const int64_t rows = std::max<int64_t>(8, kBytesPerThread / row_bytes);
+    const int passes = int(kBytesPerRun / double(rows * row_bytes)) + 1;
+    std::vector<RandomMatrix> matrices;   // views into their own bytes: built in place, never moved
+    matrices.reserve(size_t(pool.size()));
+    for (int t = 0; t < pool.size(); ++t) matrices.emplace_back(dtype, rows, kCols);
+    std::vector<float> x(size_t(q4_input_floats(kCols)), 0.5f);
+    if (dtype == DType::Q4) {
+        std::vector<float> plain(x);
+        k.q4_input_order(plain.data(), kCols, x.data());
+    }
+    std::vector<float> sums(matrices.size());
+    auto run_passes = [&](int count) {
+        pool.parallel_for(pool.size(), [&](int64_t t, int64_t, int) {
+            float sum = 0.0f;   // one write at the end: the threads' sums share a cache line
+            for (int p = 0; p < count; ++p)
+                for (int64_t o = 0; o < rows; ++o) sum += dot_row(k, matrices[size_t(t)].view, o, x.data());
+            sums[size_t(t)] = sum;
+        });
+        g_sink = sums[0];
+    };
+    run_passes(2);   // caches warm
+    std::vector<double> gbs;
+    for (int r = 0; r < std::max(runs, 1); ++r) {
+        const auto t0 = Clock::now();
+        run_passes(passes);
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        gbs.push_back(double(passes) * double(rows * row_bytes) * pool.size() / s / 1e9);
+    }
+    return median(gbs);
 }
 
 }  // namespace phidesk
