@@ -80,8 +80,8 @@ double measure_fma_peak(int threads, int runs) {
 double measure_dot_rate(int threads, DType dtype, int runs, std::string_view kernels) {
     const CpuKernels& k = select_cpu_kernels(kernels);
     ThreadPool pool(threads);
-    constexpr int64_t kCols = 2560, kBytesPerThread = 256 << 10;   // a quarter of a Zen 4 L2
-    constexpr double kBytesPerRun = 1e9;                             // per thread: ~0.1 s
+    constexpr int64_t kCols = 2560, kBytesPerThread = 256 << 10;   // within a recent core's L2 (Zen 4: 1 MB)
+    constexpr double kBytesPerRun = 1e9;                             // per thread: ~0.1 s at the best level
     const int64_t row_bytes = int64_t(value_bytes(dtype, 1, kCols) + 2 * scale_count(dtype, 1, kCols));
     const int64_t rows = std::max<int64_t>(8, kBytesPerThread / row_bytes);
     const int passes = int(kBytesPerRun / double(rows * row_bytes)) + 1;
