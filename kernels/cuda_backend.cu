@@ -37,7 +37,10 @@ struct DeviceBuffer {
     T* p = nullptr;
     size_t n = 0;
     DeviceBuffer() = default;
-    explicit DeviceBuffer(size_t count) : n(count) { check(cudaMalloc(&p, std::max<size_t>(count, 1) * sizeof(T)), "cudaMalloc"); }
+    explicit DeviceBuffer(size_t count) : n(count) {
+        const size_t bytes = std::max<size_t>(count, 1) * sizeof(T);
+        check(cudaMalloc(&p, bytes), ("allocating " + std::to_string((bytes + (1 << 20) - 1) >> 20) + " MB").c_str());
+    }
     DeviceBuffer(DeviceBuffer&& o) noexcept : p(std::exchange(o.p, nullptr)), n(o.n) {}
     DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
         std::swap(p, o.p), std::swap(n, o.n);
@@ -142,6 +145,19 @@ private:
     cudaStream_t s_;
 };
 
+// A CUDA or cuBLAS handle that releases itself, so that a constructor that throws halfway (out
+// of memory for the weights, say) leaks nothing.
+template <class H, auto destroy>
+struct Owned {
+    H h{};
+    Owned() = default;
+    Owned(const Owned&) = delete;
+    Owned& operator=(const Owned&) = delete;
+    ~Owned() {
+        if (h) destroy(h);
+    }
+};
+
 // A weight matrix on the device: fp16, or Q8/Q4 values and fp16 scales as stored in the .phz.
 struct Linear {
     DType dtype = DType::F16;    // F16, Q8 or Q4
@@ -152,13 +168,18 @@ struct Linear {
     int out = 0, in = 0;
 };
 
+// A batch's quantized matrix is dequantized in blocks of whole multiples of 256 rows into a
+// buffer of this many halves (32 MB: 6400 rows of phi-2's 2560), so rows are at most 65536 wide.
+constexpr size_t kDequantizedHalves = size_t(16) << 20;
+constexpr int kMaxQuantizedIn = int(kDequantizedHalves / 256);
+
 // Quantized weights stay quantized (int4 phi-2 takes 1.75 GB instead of 5.6); rows whose width
-// the matrix-vector kernels cannot take (not a multiple of 32) become fp16.
+// the kernels cannot take (not a multiple of 32, or wider than a dequantized block) become fp16.
 Linear upload_linear(const WeightUpload& up, const TensorView& w, const TensorView& b) {
     Linear l;
     l.out = int(w.rows()), l.in = int(w.cols());
     l.b = up.vector(b);
-    if (is_quantized(w.dtype) && l.in % 32 == 0) {
+    if (is_quantized(w.dtype) && l.in % 32 == 0 && l.in <= kMaxQuantizedIn) {
         l.dtype = w.dtype;
         l.q = up.as_stored<uint8_t>(w.data, value_bytes(w.dtype, l.out, l.in));
         l.scales = up.as_stored<half>(w.scales, scale_count(w.dtype, l.out, l.in));
@@ -181,9 +202,7 @@ class CudaBackend final : public Backend {
 public:
     CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& o, int device);
     ~CudaBackend() override {
-        if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
-        cublasDestroy(blas_);
-        cudaStreamDestroy(stream_);
+        if (decode_graph_) cudaGraphExecDestroy(decode_graph_);   // then the members: the handle before its stream
     }
     std::string description() const override { return description_; }
     Precision precision() const override { return Precision::F16; }
@@ -216,8 +235,9 @@ private:
     const ModelConfig& c_;
     int device_, context_;
     std::string description_;
-    cudaStream_t stream_{};
-    cublasHandle_t blas_{};
+    Owned<cudaStream_t, cudaStreamDestroy> stream_;
+    DeviceBuffer<unsigned char> blas_workspace_;   // cuBLAS must not allocate while a graph is captured
+    Owned<cublasHandle_t, cublasDestroy> blas_;
     DeviceArray<half> embed_;
     std::vector<Layer> layers_;
     DeviceArray<float> final_ln_w_, final_ln_b_;
@@ -233,7 +253,6 @@ private:
     std::vector<int> best_host_ids_ = std::vector<int>(kMaxBest);   // their copies, reused per token
     std::vector<float> best_host_values_ = std::vector<float>(kMaxBest);
     std::vector<std::pair<int32_t, float>> best_;
-    DeviceBuffer<unsigned char> blas_workspace_; // cuBLAS must not allocate while a graph is captured
     bool use_graphs_;
     cudaGraphExec_t decode_graph_ = nullptr;     // the one-token step with its logits, captured on first use
     int n_past_ = 0;
@@ -245,13 +264,13 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
         throw Error("context " + std::to_string(o.context) + " exceeds the model's max_position_embeddings");
     context_ = o.context ? o.context : c_.max_positions;
     check(cudaSetDevice(device_), "cudaSetDevice");
-    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
-    check(cublasCreate(&blas_), "cublasCreate");
-    check(cublasSetStream(blas_, stream_), "cublasSetStream");
+    check(cudaStreamCreate(&stream_.h), "cudaStreamCreate");
+    check(cublasCreate(&blas_.h), "cublasCreate");
+    check(cublasSetStream(blas_.h, stream_.h), "cublasSetStream");
     blas_workspace_ = DeviceBuffer<unsigned char>(size_t(32) << 20);   // NVIDIA's advice for Hopper
-    check(cublasSetWorkspace(blas_, blas_workspace_.p, blas_workspace_.n), "cublasSetWorkspace");
+    check(cublasSetWorkspace(blas_.h, blas_workspace_.p, blas_workspace_.n), "cublasSetWorkspace");
     pos_ = DeviceBuffer<int>(1);
-    const WeightUpload up(model_->weights_device() == device_, stream_);   // make_backend checked it is this one
+    const WeightUpload up(model_->weights_device() == device_, stream_.h);   // make_backend checked it is this one
     const ModelWeights& w = model_->weights();
     embed_ = up.matrix(w.embed);
     const size_t kv = size_t(c_.num_kv_heads) * c_.head_dim;
@@ -282,7 +301,7 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
     bool quantized = lm_head_.dtype != DType::F16;
     for (const Layer& L : layers_)
         for (const Linear* l : {&L.q, &L.k, &L.v, &L.dense, &L.fc1, &L.fc2}) quantized = quantized || l->dtype != DType::F16;
-    if (quantized) dequantized_ = DeviceBuffer<half>(size_t(16) << 20);   // 32 MB: 6400 rows of phi-2's 2560
+    if (quantized) dequantized_ = DeviceBuffer<half>(kDequantizedHalves);
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
     description_ = std::string("cuda:") + std::to_string(device_) + " (" + prop.name + ", fp16)";
@@ -291,7 +310,7 @@ CudaBackend::CudaBackend(std::shared_ptr<const Model> model, const BackendOption
 void CudaBackend::gemm(const half* w, int rows, int in, const half* x16, float* y, int ldy, int n) {
     const float one = 1.0f, zero = 0.0f;
     // Row-major Y[n,rows] = X[n,in] W[rows,in]^T is column-major Y^T = W^T(as stored, transposed) X^T.
-    check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, in, &one, w, CUDA_R_16F, in, x16, CUDA_R_16F, in, &zero, y,
+    check(cublasGemmEx(blas_.h, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, in, &one, w, CUDA_R_16F, in, x16, CUDA_R_16F, in, &zero, y,
                        CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
           "GemmEx");
 }
@@ -302,8 +321,8 @@ void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
     if (l.dtype == DType::F16) return gemm(l.w.p, l.out, l.in, x16, y, l.out, n);
     const bool q8 = l.dtype == DType::Q8;
     if (n == 1) {
-        if (q8) matvec_q8(reinterpret_cast<const int8_t*>(l.q.p), l.scales.p, x16, y, l.out, l.in, stream_);
-        else matvec_q4(l.q.p, l.scales.p, x16, y, l.out, l.in, stream_);
+        if (q8) matvec_q8(reinterpret_cast<const int8_t*>(l.q.p), l.scales.p, x16, y, l.out, l.in, stream_.h);
+        else matvec_q4(l.q.p, l.scales.p, x16, y, l.out, l.in, stream_.h);
         return;
     }
     // Whole multiples of 256 rows, so every block's output columns stay aligned for cuBLAS.
@@ -312,10 +331,10 @@ void CudaBackend::matmul(const Linear& l, const half* x16, float* y, int n) {
         const int rows = std::min(block, l.out - r0);
         if (q8)
             dequantize_q8(reinterpret_cast<const int8_t*>(l.q.p) + size_t(r0) * l.in, l.scales.p + r0, dequantized_.p, rows,
-                          l.in, stream_);
+                          l.in, stream_.h);
         else
             dequantize_q4(l.q.p + size_t(r0) * (l.in / 2), l.scales.p + size_t(r0) * (l.in / 32), dequantized_.p, rows, l.in,
-                          stream_);
+                          stream_.h);
         gemm(dequantized_.p, rows, l.in, x16, y + r0, l.out, n);
     }
 }
@@ -332,7 +351,7 @@ int32_t CudaBackend::eval_and_pick(std::span<const int32_t> tokens, Sampler& sam
     if (k <= 0 || k > kMaxBest || penalized.size() > penalized_.n)   // sampling over every logit: on the host
         return Backend::eval_and_pick(tokens, sampler, recent);
     run(tokens, false, nullptr);
-    cudaStream_t s = stream_;
+    cudaStream_t s = stream_.h;
     if (!penalized.empty())
         check(cudaMemcpyAsync(penalized_.p, penalized.data(), penalized.size() * 4, cudaMemcpyHostToDevice, s),
               "penalized ids");
@@ -359,7 +378,7 @@ void CudaBackend::run(std::span<const int32_t> tokens, bool all, float* host) {
     check(cudaSetDevice(device_), "cudaSetDevice");
     for (int64_t start = 0; start < n; start += kMaxBatch) {
         const int m = int(std::min<int64_t>(kMaxBatch, n - start));
-        check(cudaMemcpyAsync(ids_.p, tokens.data() + start, size_t(m) * 4, cudaMemcpyHostToDevice, stream_), "ids");
+        check(cudaMemcpyAsync(ids_.p, tokens.data() + start, size_t(m) * 4, cudaMemcpyHostToDevice, stream_.h), "ids");
         const bool last = start + m == n;
         const int head_from = all ? 0 : last ? m - 1 : -1;
         float* dst = host && head_from >= 0 ? host + size_t(all ? start : 0) * size_t(c_.vocab_size) : nullptr;
@@ -370,7 +389,7 @@ void CudaBackend::run(std::span<const int32_t> tokens, bool all, float* host) {
 // One batch of n tokens at positions n_past_... (ids already on the device); the head for rows
 // head_from.. (none when < 0), their logits copied to host_logits when given.
 void CudaBackend::forward(int n, int head_from, float* host_logits) {
-    cudaStream_t s = stream_;
+    cudaStream_t s = stream_.h;
     // Pageable source: the value is staged before the call returns, so n_past_ may change after.
     check(cudaMemcpyAsync(pos_.p, &n_past_, sizeof(int), cudaMemcpyHostToDevice, s), "position");
     const bool graph_step = n == 1 && head_from == 0;
@@ -398,7 +417,7 @@ void CudaBackend::forward(int n, int head_from, float* host_logits) {
 
 void CudaBackend::enqueue_step(int n, int head_from) {
     const int H = c_.hidden_size, I = c_.intermediate_size, KV = c_.num_kv_heads * c_.head_dim;
-    cudaStream_t s = stream_;
+    cudaStream_t s = stream_.h;
     embed_rows(ids_.p, embed_.p, x_.p, n, H, s);
     for (Layer& L : layers_) {
         layer_norm_to_half(x_.p, L.ln_w.p, L.ln_b.p, c_.layer_norm_eps, h16_.p, n, H, s);
@@ -431,16 +450,16 @@ void CudaBackend::enqueue_step(int n, int head_from) {
 // The graph reads the token id (ids_) and the position (pos_) from the device at each replay;
 // everything else about a one-token step is fixed.
 void CudaBackend::capture_decode_step() {
-    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "graph capture");
+    check(cudaStreamBeginCapture(stream_.h, cudaStreamCaptureModeThreadLocal), "graph capture");
     cudaGraph_t graph = nullptr;
     try {
         enqueue_step(1, 0);
     } catch (...) {
-        cudaStreamEndCapture(stream_, &graph);   // leave the stream usable
+        cudaStreamEndCapture(stream_.h, &graph);   // leave the stream usable
         if (graph) cudaGraphDestroy(graph);
         throw;
     }
-    check(cudaStreamEndCapture(stream_, &graph), "graph capture");
+    check(cudaStreamEndCapture(stream_.h, &graph), "graph capture");
     const cudaError_t e = cudaGraphInstantiate(&decode_graph_, graph, 0);
     cudaGraphDestroy(graph);
     if (e != cudaSuccess) decode_graph_ = nullptr;
@@ -466,6 +485,7 @@ std::vector<DeviceInfo> devices(std::string& why) {
         if (cudaSetDevice(d) == cudaSuccess) cudaMemGetInfo(&free, &total);
         out.push_back({"cuda:" + std::to_string(d), p.name, uint64_t(p.totalGlobalMem), uint64_t(free), p.major, p.minor});
     }
+    cudaGetLastError();   // a device that failed above must not fail the next launch check
     return out;
 }
 

@@ -19,37 +19,45 @@ __global__ void copy_kernel(const float4* __restrict__ src, float4* __restrict__
 
 }  // namespace
 
+// The buffers and events, released on every path out.
+struct CopyRun {
+    float4 *src = nullptr, *dst = nullptr;
+    cudaEvent_t start = nullptr, stop = nullptr;
+    CopyRun() = default;
+    CopyRun(const CopyRun&) = delete;
+    CopyRun& operator=(const CopyRun&) = delete;
+    ~CopyRun() {
+        if (start) cudaEventDestroy(start);
+        if (stop) cudaEventDestroy(stop);
+        cudaFree(src);
+        cudaFree(dst);
+    }
+};
+
 double copy_bandwidth(int device, size_t bytes, int runs) {
+    if (runs < 1) throw Error("--runs must be positive");
+    const size_t n = bytes / sizeof(float4);
+    if (n == 0) throw Error("the copy buffer must hold at least 16 bytes");
     check(cudaSetDevice(device), "select the device");
     int sms = 0;
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "device attributes");
-    const size_t n = bytes / sizeof(float4);
-    float4 *src = nullptr, *dst = nullptr;
-    check(cudaMalloc(&src, n * sizeof(float4)), "allocate the copy buffers");
-    if (cudaMalloc(&dst, n * sizeof(float4)) != cudaSuccess) {
-        cudaFree(src);
-        throw Error("GPU out of memory (copy buffers)");
-    }
-    cudaMemset(src, 0, n * sizeof(float4));
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
+    CopyRun c;
+    check(cudaMalloc(&c.src, n * sizeof(float4)), "copy buffers");
+    check(cudaMalloc(&c.dst, n * sizeof(float4)), "copy buffers");
+    check(cudaMemset(c.src, 0, n * sizeof(float4)), "clear the copy buffer");
+    check(cudaEventCreate(&c.start), "timing events");
+    check(cudaEventCreate(&c.stop), "timing events");
     std::vector<double> gbs;
     for (int r = 0; r <= runs; ++r) {   // the first run warms up
-        cudaEventRecord(start);
-        copy_kernel<<<sms * 8, 256>>>(src, dst, n);
-        cudaEventRecord(stop);
-        cudaEventSynchronize(stop);
+        check(cudaEventRecord(c.start), "timing events");
+        copy_kernel<<<sms * 8, 256>>>(c.src, c.dst, n);
+        check(cudaGetLastError(), "copy kernel launch");
+        check(cudaEventRecord(c.stop), "timing events");
+        check(cudaEventSynchronize(c.stop), "copy kernel");
         float ms = 0;
-        cudaEventElapsedTime(&ms, start, stop);
+        check(cudaEventElapsedTime(&ms, c.start, c.stop), "timing events");
         if (r > 0) gbs.push_back(2.0 * double(n * sizeof(float4)) / (double(ms) * 1e6));
     }
-    const cudaError_t e = cudaGetLastError();
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    cudaFree(src);
-    cudaFree(dst);
-    check(e, "copy kernel");
     std::sort(gbs.begin(), gbs.end());
     return gbs[gbs.size() / 2];
 }
