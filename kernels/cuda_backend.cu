@@ -472,12 +472,16 @@ std::vector<DeviceInfo> devices(std::string& why) {
     std::vector<DeviceInfo> out;
     int count = 0;
     const cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-        why = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+    if (e != cudaSuccess) {   // the two usual answers in words a user can act on, the runtime's name kept
+        const std::string name = cudaGetErrorName(e);
+        if (e == cudaErrorNoDevice) why = "no NVIDIA GPU found [" + name + "]";
+        else if (e == cudaErrorInsufficientDriver)
+            why = "the NVIDIA driver is missing or older than CUDA " + std::to_string(CUDART_VERSION / 1000) + " needs [" + name + "]";
+        else why = name + ": " + cudaGetErrorString(e);
         cudaGetLastError();   // clear it
         return out;
     }
-    if (count == 0) why = "no CUDA device";
+    if (count == 0) why = "no NVIDIA GPU found";
     for (int d = 0; d < count; ++d) {
         cudaDeviceProp p{};
         if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;

@@ -38,6 +38,7 @@ double copy_bandwidth(int device, size_t bytes, int runs) {
     if (runs < 1) throw Error("--runs must be positive");
     const size_t n = bytes / sizeof(float4);
     if (n == 0) throw Error("the copy buffer must hold at least 16 bytes");
+    require_usable(device);   // no GPU or no driver: said as for any other use
     check(cudaSetDevice(device), "select the device");
     int sms = 0;
     check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "device attributes");
