@@ -202,6 +202,7 @@ class CudaBackend final : public Backend {
 public:
     CudaBackend(std::shared_ptr<const Model> model, const BackendOptions& o, int device);
     ~CudaBackend() override {
+        cudaSetDevice(device_);   // the members below live on this device, whichever another backend made current
         if (decode_graph_) cudaGraphExecDestroy(decode_graph_);   // then the members: the handle before its stream
     }
     std::string description() const override { return description_; }
@@ -482,6 +483,8 @@ std::vector<DeviceInfo> devices(std::string& why) {
         return out;
     }
     if (count == 0) why = "no NVIDIA GPU found";
+    int current = 0;   // free memory needs each device current in turn; the caller's comes back after
+    cudaGetDevice(&current);
     for (int d = 0; d < count; ++d) {
         cudaDeviceProp p{};
         if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
@@ -489,6 +492,7 @@ std::vector<DeviceInfo> devices(std::string& why) {
         if (cudaSetDevice(d) == cudaSuccess) cudaMemGetInfo(&free, &total);
         out.push_back({"cuda:" + std::to_string(d), p.name, uint64_t(p.totalGlobalMem), uint64_t(free), p.major, p.minor});
     }
+    if (count > 0) cudaSetDevice(current);
     cudaGetLastError();   // a device that failed above must not fail the next launch check
     return out;
 }

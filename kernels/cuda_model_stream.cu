@@ -24,6 +24,7 @@ public:
     // Copies still in flight read the pinned buffers and write the device memory: wait for them
     // before either is freed (memory_ goes after this body, with the members).
     ~GpuDestination() override {
+        cudaSetDevice(device_);   // its streams live there, whichever device this thread made current since
         for (Lane& l : lanes_) {
             if (l.stream) cudaStreamSynchronize(l.stream), cudaStreamDestroy(l.stream);
             for (int b = 0; b < 2; ++b) {
