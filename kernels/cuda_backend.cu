@@ -232,6 +232,11 @@ private:
     void enqueue_step(int n, int head_from);
     void capture_decode_step();
 
+    // Destroyed last: whatever the releases below failed at must not stay the thread's last error,
+    // which the next backend's first launch check would report.
+    struct ClearsLastError {
+        ~ClearsLastError() { cudaGetLastError(); }
+    } clears_last_error_;
     std::shared_ptr<const Model> model_;
     const ModelConfig& c_;
     int device_, context_;
@@ -487,7 +492,10 @@ std::vector<DeviceInfo> devices(std::string& why) {
     cudaGetDevice(&current);
     for (int d = 0; d < count; ++d) {
         cudaDeviceProp p{};
-        if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
+        if (const cudaError_t pe = cudaGetDeviceProperties(&p, d); pe != cudaSuccess) {   // kept, so cuda:N stays entry N
+            out.push_back({"cuda:" + std::to_string(d), std::string("unreadable [") + cudaGetErrorName(pe) + "]", 0, 0, 0, 0});
+            continue;
+        }
         size_t free = 0, total = 0;
         if (cudaSetDevice(d) == cudaSuccess) cudaMemGetInfo(&free, &total);
         out.push_back({"cuda:" + std::to_string(d), p.name, uint64_t(p.totalGlobalMem), uint64_t(free), p.major, p.minor});
@@ -503,6 +511,8 @@ void require_usable(int device) {
     if (all.empty()) throw Error("no usable CUDA GPU (" + why + ")");
     if (device < 0 || device >= int(all.size()))
         throw Error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(all.size()) + " found)");
+    if (all[size_t(device)].total_bytes == 0)
+        throw Error("CUDA device " + std::to_string(device) + " cannot be used: its properties are " + all[size_t(device)].name);
     if (all[size_t(device)].major < 8)
         throw Error(all[size_t(device)].name + " (compute capability " + std::to_string(all[size_t(device)].major) + "." +
                     std::to_string(all[size_t(device)].minor) + ") is too old; this build of PhiDesk needs 8.0 or newer");

@@ -4,7 +4,7 @@
 #                                     for the driver and cuBLAS; sm_90 unless PHIDESK_GPU_ARCH says
 #                                     otherwise) and the reference files it needs, into build/gpu-check
 #   bash scripts/gpu-check.sh run     THERE, with the device tool: carry ["build/gpu-check"]
-# `run` finishes within 8 minutes (every step has its own time limit): devices, goldens on the GPU
+# `run` ends within 520 s (every command has its own time limit, all under that deadline): devices, goldens on the GPU
 # (F16), int8/int4 on the GPU against the CPU, a 300-token prompt and decode against the CPU, the
 # demo model's recorded answers, phi-2-shaped speed for f16/int8/int4 and the copy bandwidth they
 # are measured against. The device tool brings back at most 8 files, so the steps write to
@@ -38,24 +38,29 @@ run() {
     mkdir -p "$out" && rm -rf "$work" && mkdir -p "$work"
     SECONDS=0
     log() { echo "== $*" | tee -a "$work/summary.txt"; }
-    pack() {   # what comes back
+    pack() {   # what comes back (the archive renamed into place, so a kill mid-write leaves the last one)
         cp "$work"/summary.txt "$work"/steps.jsonl "$work"/summary.json "$work"/nvidia-smi.txt "$out/" 2>/dev/null
-        tar -czf "$out/logs.tgz" -C "$work" --exclude='*.phz' --exclude='*golden.json' . 2>/dev/null
+        tar -czf "$out/logs.tgz.part" -C "$work" --exclude='*.phz' --exclude='*golden.json' . 2>/dev/null &&
+            mv "$out/logs.tgz.part" "$out/logs.tgz"
     }
-    # step NAME SECONDS CMD...: runs within SECONDS, logs, records pass/fail in summary.json, and
-    # packs what comes back, so a run stopped at the device tool's limit still returns its logs.
-    # Steps that would start after the budget (520 s; the tool's limit is 600) are skipped.
-    local budget=${PHIDESK_GPU_CHECK_BUDGET:-520}
+    # Everything ends by a deadline (520 s; the device tool stops a command at 600): each command
+    # runs under the smaller of its own limit and the time left, and none starts with under 5 s.
+    local deadline=${PHIDESK_GPU_CHECK_BUDGET:-520}
+    within() {   # within SECONDS CMD...: 124 when it ran out of time, 125 when it never started
+        local limit=$1; shift
+        (( limit > deadline - SECONDS )) && limit=$(( deadline - SECONDS ))
+        (( limit >= 5 )) || return 125
+        timeout "$limit" "$@"
+    }
+    # step NAME SECONDS CMD...: runs, logs, records pass/fail in summary.json, and packs what comes
+    # back, so a run stopped at the device tool's limit still returns its logs.
     step() {
         local name=$1 limit=$2 start=$SECONDS rc; shift 2
         log "$name"
-        if (( SECONDS > budget )); then
-            rc=125; echo "skipped: the check's ${budget} s were spent" | tee "$work/$name.log" >> "$work/summary.txt"
-        else
-            timeout "$limit" "$@" > "$work/$name.log" 2>&1; rc=$?
-            [ $rc = 124 ] && echo "timed out after ${limit} s" >> "$work/$name.log"
-            tail -n 25 "$work/$name.log" | tee -a "$work/summary.txt"
-        fi
+        within "$limit" "$@" > "$work/$name.log" 2>&1; rc=$?
+        [ $rc = 124 ] && echo "timed out after $((SECONDS - start)) s" >> "$work/$name.log"
+        [ $rc = 125 ] && echo "skipped: the check's ${deadline} s were spent" >> "$work/$name.log"
+        tail -n 25 "$work/$name.log" | tee -a "$work/summary.txt"
         echo "   (rc $rc, $((SECONDS - start)) s, $SECONDS s in all)" >> "$work/summary.txt"
         [ $rc = 0 ] || status=1
         echo "{\"step\": \"$name\", \"rc\": $rc}" >> "$work/steps.jsonl"
@@ -70,13 +75,14 @@ run() {
         /opt/*/.venv/lib/python3*/site-packages/nvidia/cu*/lib /usr/local/lib/python3*/dist-packages/nvidia/cu*/lib; do
         [ -e "$d/libcublas.so.13" ] && LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
     done
-    export LD_LIBRARY_PATH
-    if ldd "$cli" | grep -q 'not found'; then
+    export LD_LIBRARY_PATH=${LD_LIBRARY_PATH-}
+    missing() { [[ $(ldd "$cli" 2>&1) == *"not found"* ]]; }
+    if missing; then
         for d in $(find /usr/local /opt /usr/lib -maxdepth 9 -name 'libcublas*.so.13' -printf '%h\n' 2>/dev/null | sort -u); do
             LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
         done
     fi
-    if ldd "$cli" | grep -q 'not found'; then
+    if missing; then
         log "libraries not found (LD_LIBRARY_PATH=$LD_LIBRARY_PATH):"; ldd "$cli" | tee -a "$work/summary.txt"; pack; exit 2
     fi
     nvidia-smi > "$work/nvidia-smi.txt" 2>&1
@@ -90,8 +96,10 @@ run() {
     # backends), passed when every logit of every position is within BOUND and, with TOP1 = same,
     # every position's top-1 agrees.
     compare() {
-        local name=$1 bound=$2 top1=$3; shift 3
-        (( SECONDS > budget )) || timeout 90 "$cli" logits --top 1 "$@" > "$work/$name.json" 2> "$work/$name.err"
+        local name=$1 bound=$2 top1=$3 rc; shift 3
+        within 90 "$cli" logits --top 1 "$@" > "$work/$name.json" 2> "$work/$name.err"; rc=$?
+        [ $rc = 124 ] && echo "logits: timed out" >> "$work/$name.err"
+        [ $rc = 125 ] && echo "logits: skipped, the check's ${deadline} s were spent" >> "$work/$name.err"
         step "$name" 10 python3 -c '
 import json, sys
 try: d = json.load(open(sys.argv[1]))
@@ -110,7 +118,7 @@ sys.exit(0 if worst <= bound and (sys.argv[4] != "same" or differ == 0) else 1)'
     compare long-prompt-gpu-vs-cpu 5e-2 any --backend cuda --against cpu --model "$kit/ref/tiny-phi2.phz" --tokens "$long"
     compare long-decode-gpu-vs-cpu 5e-2 any --backend cuda --against cpu --one-at-a-time --model "$kit/ref/tiny-phi2.phz" --tokens "$long"
     for q in int8 int4; do
-        timeout 60 "$cli" convert --in "$kit/ref/micro-phi" --out "$work/micro-$q.phz" --quant $q > "$work/convert-$q.log" 2>&1 ||
+        within 60 "$cli" convert --in "$kit/ref/micro-phi" --out "$work/micro-$q.phz" --quant $q > "$work/convert-$q.log" 2>&1 ||
             { status=1; tail -3 "$work/convert-$q.log" | tee -a "$work/summary.txt"; }
         for mode in batch decode; do   # decode: one token at a time (matrix-vector kernels, graph replay)
             compare "$q-$mode-gpu-vs-cpu" 5e-2 same --backend cuda --against cpu --model "$work/micro-$q.phz" \
@@ -125,14 +133,17 @@ sys.exit(0 if worst <= bound and (sys.argv[4] != "same" or differ == 0) else 1)'
                 --tokens 50256,464,318,257,1332 $([ $mode = decode ] && echo --one-at-a-time)
         done
     done
-    step demo-cases 150 python3 -c '
+    step demo-cases 150 python3 -u -c '
 import json, subprocess, sys
 cli, cases = sys.argv[1], json.load(open(sys.argv[2]))["cases"]
 bad = 0
 for c in cases:
-    r = subprocess.run([cli, "generate", "--backend", "cuda", "--model", "resources/models/phi-demo.phz", "--template", "raw",
-                        "--prompt-ids", ",".join(map(str, c["prompt_ids"])), "--temperature", "0",
-                        "--max-tokens", str(len(c["greedy_ids"])), "--json"], capture_output=True, text=True)
+    try:
+        r = subprocess.run([cli, "generate", "--backend", "cuda", "--model", "resources/models/phi-demo.phz", "--template", "raw",
+                            "--prompt-ids", ",".join(map(str, c["prompt_ids"])), "--temperature", "0",
+                            "--max-tokens", str(len(c["greedy_ids"])), "--json"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        bad += 1; print("TIMEOUT", c["name"]); continue
     got = json.loads(r.stdout) if r.returncode == 0 else {}
     want = c["greedy_ids"][:-1] if c["greedy_ids"][-1] == 50256 else c["greedy_ids"]   # the ids stop before EOS
     if got.get("ids") != want or (want != c["greedy_ids"] and got.get("stop_reason") != "eos"):
