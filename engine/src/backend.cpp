@@ -82,10 +82,11 @@ std::unique_ptr<Backend> cpu_backend_noting(std::shared_ptr<const Model> model, 
     return cpu;
 }
 
-// A KV cache type is f32 or f16; a GPU's cache is float32, so an explicit CUDA backend refuses f16.
+// A KV cache type is f32 or f16 (checked for every backend, also one that ignores it); a GPU's
+// cache is float32, so an explicit CUDA backend refuses f16.
 void check_kv_cache(const BackendOptions& o) {
-    if (o.kv_cache != "f32" && o.kv_cache != "f16") throw Error("KV cache type must be f32 or f16, not '" + o.kv_cache + "'");
-    if (is_cuda(o.backend) && o.kv_cache != "f32")
+    const DType type = kv_cache_type(o.kv_cache);
+    if (is_cuda(o.backend) && type != DType::F32)
         throw Error("backend '" + o.backend + "' keeps a float32 KV cache; a float16 one is the CPU backend's");
 }
 

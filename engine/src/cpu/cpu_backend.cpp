@@ -61,12 +61,6 @@ private:
 
 int64_t widest_input(const ModelConfig& c) { return std::max<int64_t>(c.hidden_size, c.intermediate_size); }
 
-DType kv_cache_type(const std::string& name) {
-    if (name == "f32") return DType::F32;
-    if (name == "f16") return DType::F16;
-    throw Error("KV cache type must be f32 or f16, not '" + name + "'");
-}
-
 int resolve_context(const ModelConfig& c, int requested) {
     if (requested < 0 || requested > c.max_positions)
         throw Error("context " + std::to_string(requested) + " exceeds the model's max_position_embeddings (" +
@@ -174,6 +168,12 @@ void CpuBackend::layer(int l, int n) {
 }
 
 }  // namespace
+
+DType kv_cache_type(const std::string& name) {
+    if (name == "f32") return DType::F32;
+    if (name == "f16") return DType::F16;
+    throw Error("KV cache type must be f32 or f16, not '" + name + "'");
+}
 
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, const BackendOptions& options) {
     if (model->weights_device() >= 0)

@@ -102,7 +102,6 @@ void dot8(const TensorView& W, int64_t o, const float* x, float out[8]) {
     for (int r = 0; r < 8; ++r) out[r] = dot_row(kPortableKernels, W, o + r, x);
 }
 
-
 template <class P>
 void gemm_16x6(const P* panel, const float* const x[6], int64_t n, float* const acc[6]) {
     for (int t = 0; t < 6; ++t)
